@@ -1,0 +1,78 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// A Ref names one message in a source, stably across runs.
+type Ref struct {
+	// ID is stable between runs of the same source: the POP3 UIDL, a
+	// Maildir unique name, a file path plus offset.
+	ID string
+	// Folder is the folder path in the source, "/"-separated; "" is the
+	// source's top level (INBOX for a POP3 maildrop).
+	Folder string
+	// Size is the message's length in octets with CRLF line endings when
+	// the source knows it, else 0. For POP3 it is the size LIST reports.
+	Size int64
+	// Flags holds IMAP system flags (`\Seen`, ...) and keywords.
+	Flags []string
+	// Date is the internal date to give the APPEND; the zero time means
+	// the source has none and the caller derives one from the headers.
+	Date time.Time
+}
+
+// A Source lists messages and opens them.
+//
+// List and Open may be called one after the other but not concurrently
+// unless the kind says otherwise: a POP3 maildrop is one session.
+type Source interface {
+	// List calls fn once per message, in an order stable between runs.
+	// An error from fn stops the listing and is returned as is.
+	List(ctx context.Context, fn func(Ref) error) error
+	// Open returns the message's exact bytes, CRLF line endings. The
+	// caller must Close the reader before the next call on the Source.
+	Open(ctx context.Context, ref Ref) (io.ReadCloser, error)
+	// Close ends the session without changing the source.
+	Close() error
+}
+
+// A Batcher reads many messages faster together than one by one, for
+// example POP3 with PIPELINING. It is an optional interface of a Source.
+type Batcher interface {
+	// OpenBatch reads the messages refs names and calls fn for each, in
+	// the order of refs, with a reader that is valid only until fn
+	// returns (fn must consume it). An error from fn stops the batch and
+	// is returned as is; the session stays usable only if OpenBatch
+	// returns nil.
+	OpenBatch(ctx context.Context, refs []Ref, fn func(Ref, io.Reader) error) error
+}
+
+// Errors every source kind uses, so that the engine can classify them
+// without knowing the kind. Kinds wrap them with %w.
+var (
+	// ErrAuth means the server refused the credentials: fatal for the job.
+	ErrAuth = errors.New("authentication refused")
+	// ErrNotFound means a listed message is gone (deleted by another
+	// client between List and Open): that message is skipped.
+	ErrNotFound = errors.New("message no longer in the source")
+)
+
+// TemporaryError marks an error as transient: reconnecting and trying
+// again may succeed (a reset connection, a timeout, POP3 -ERR [IN-USE]).
+type TemporaryError struct{ Err error }
+
+func (e *TemporaryError) Error() string   { return e.Err.Error() }
+func (e *TemporaryError) Unwrap() error   { return e.Err }
+func (e *TemporaryError) Temporary() bool { return true }
+
+// Temporary wraps err as a TemporaryError; nil stays nil.
+func Temporary(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &TemporaryError{Err: err}
+}

@@ -1,0 +1,78 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// A Message is what Append stores: exact bytes plus flags and a date.
+type Message struct {
+	// Body holds the message's exact bytes (CRLF line endings). It is an
+	// io.ReaderAt so that a retry can read it again from the start.
+	Body io.ReaderAt
+	// Size is the length of Body in octets.
+	Size int64
+	// Flags are IMAP system flags and keywords; nil for none.
+	Flags []string
+	// Date is the internal date; the zero time lets the server choose.
+	Date time.Time
+}
+
+// An Entry describes one message already in a target folder.
+type Entry struct {
+	UID uint32
+	// MessageID is the raw value of the Message-ID header field, unfolded,
+	// or "" when the message has none.
+	MessageID string
+	// Size is the message's size as the server reports it (RFC822.SIZE).
+	Size int64
+}
+
+// A Target stores messages in folders. All methods are safe for
+// concurrent use.
+type Target interface {
+	// EnsureFolder creates the folder when it does not exist.
+	EnsureFolder(ctx context.Context, folder string) error
+	// Append stores msg in folder and returns the UID the server gave it,
+	// or 0 when the server does not say (no UIDPLUS). A folder that does
+	// not exist is created (TRYCREATE) and the append retried once.
+	Append(ctx context.Context, folder string, msg Message) (uid uint32, err error)
+	// Index lists every message in folder with its Message-ID and size,
+	// in one round trip. A missing folder yields no entries and no error.
+	Index(ctx context.Context, folder string) ([]Entry, error)
+	// Fetch returns the exact bytes of the message with that UID.
+	Fetch(ctx context.Context, folder string, uid uint32) ([]byte, error)
+	// Close logs out of every connection.
+	Close() error
+}
+
+// Errors every target kind uses, so that the engine can classify them
+// without knowing the kind. Kinds wrap them with %w.
+var (
+	// ErrAuth means the server refused the credentials: fatal for the job.
+	ErrAuth = errors.New("authentication refused")
+	// ErrOverQuota means the account is full: fatal for the job.
+	ErrOverQuota = errors.New("target over quota")
+	// ErrRejected means the server refused this one message for good
+	// (too big, over a limit, unparseable): the message fails, the run
+	// goes on.
+	ErrRejected = errors.New("message rejected by the target")
+)
+
+// TemporaryError marks an error as transient: reconnecting and trying
+// again may succeed (a reset connection, a timeout, BYE, [UNAVAILABLE]).
+type TemporaryError struct{ Err error }
+
+func (e *TemporaryError) Error() string   { return e.Err.Error() }
+func (e *TemporaryError) Unwrap() error   { return e.Err }
+func (e *TemporaryError) Temporary() bool { return true }
+
+// Temporary wraps err as a TemporaryError; nil stays nil.
+func Temporary(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &TemporaryError{Err: err}
+}
