@@ -1,0 +1,12 @@
+// Package identity computes what makes two messages the same for mailferry:
+// the dedup key (the Message-ID, else a content hash), the hash of the body,
+// and the internal date a message should carry, in one streaming pass over
+// the exact bytes (RFC 5322).
+//
+// Two messages are duplicates when they share a key and a body hash. The
+// key of a message with a well-formed Message-ID is that ID in angle
+// brackets ("<id@host>"); any other message is keyed by "sha256:" and the
+// hash of its bytes with line endings normalised to CRLF and the header
+// fields that local mail clients add left out, so a message is never
+// dropped or merged just because it lacks an ID.
+package identity

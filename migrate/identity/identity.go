@@ -1,0 +1,313 @@
+package identity
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// MaxHeader bounds how much of a header block is kept for parsing. Bytes of
+// a longer header still count in the hashes; fields past the bound are not
+// looked at.
+const MaxHeader = 4 << 20
+
+// An ID is the identity of one message.
+type ID struct {
+	// Key is "<message-id>" or "sha256:<hex>".
+	Key string
+	// MessageID is the Message-ID without brackets, "" when the message
+	// has none that parses.
+	MessageID string
+	// BodyHash is the hex SHA-256 of the bytes after the header block,
+	// line endings normalised to CRLF.
+	BodyHash string
+	// ContentHash is "sha256:<hex>" of the whole message as described in
+	// the package comment; it is Key when MessageID is "".
+	ContentHash string
+	// Date is the internal date: the newest Received: date, else Date:,
+	// else the zero time.
+	Date time.Time
+	// Size is the number of bytes written.
+	Size int64
+}
+
+// A Hasher computes an ID from a message's bytes written to it in any
+// number of pieces. The zero value is not ready; use New.
+type Hasher struct {
+	inBody bool
+	header []byte // raw header block, up to MaxHeader
+	line   []byte // the header line being assembled, up to MaxHeader
+	long   bool   // the current line outgrew MaxHeader and is hashed as it comes
+	skip   bool   // the current header field is left out of the content hash
+	first  bool   // no header line finished yet
+	bodyH  crlfHash
+	contH  crlfHash
+	size   int64
+}
+
+// New returns a Hasher ready for a message's first byte.
+func New() *Hasher {
+	return &Hasher{bodyH: crlfHash{h: sha256.New()}, contH: crlfHash{h: sha256.New()}, first: true}
+}
+
+// Write consumes p. It never fails.
+func (h *Hasher) Write(p []byte) (int, error) {
+	h.size += int64(len(p))
+	rest := p
+	for !h.inBody && len(rest) > 0 {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			h.appendLine(rest)
+			return len(p), nil
+		}
+		h.appendLine(rest[:i+1])
+		rest = rest[i+1:]
+		h.endHeaderLine()
+	}
+	if len(rest) > 0 {
+		h.writeBody(rest)
+	}
+	return len(p), nil
+}
+
+func (h *Hasher) appendLine(b []byte) {
+	if n := MaxHeader - len(h.header); n > 0 {
+		h.header = append(h.header, b[:min(len(b), n)]...)
+	}
+	switch {
+	case h.long:
+		if !h.skip {
+			h.contH.write(b)
+		}
+	case len(h.line)+len(b) <= MaxHeader:
+		h.line = append(h.line, b...)
+	default:
+		// An absurdly long header line: decide on its start, then hash it
+		// as it comes instead of holding it.
+		h.long = true
+		h.startField(append(h.line, b...))
+		if !h.skip {
+			h.contH.write(h.line)
+			h.contH.write(b)
+		}
+		h.line = h.line[:0]
+	}
+}
+
+// startField sets h.skip for a header line that begins with start.
+func (h *Hasher) startField(start []byte) {
+	if start[0] != ' ' && start[0] != '\t' {
+		h.skip = leftOut(start, h.first)
+	}
+	h.first = false
+}
+
+// endHeaderLine is called with a complete line (ending in '\n') in h.line.
+func (h *Hasher) endHeaderLine() {
+	line := h.line
+	h.line = h.line[:0]
+	if h.long {
+		h.long = false
+		return
+	}
+	if isBlank(line) {
+		h.inBody = true
+		h.contH.write([]byte("\r\n"))
+		return
+	}
+	h.startField(line)
+	if !h.skip {
+		h.contH.write(line)
+	}
+}
+
+func isBlank(line []byte) bool {
+	return string(line) == "\n" || string(line) == "\r\n"
+}
+
+// leftOut reports whether a header field starting on line is one that local
+// clients add and the content hash ignores.
+func leftOut(line []byte, first bool) bool {
+	if first && bytes.HasPrefix(line, []byte("From ")) {
+		return true
+	}
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 {
+		return false
+	}
+	name := strings.ToLower(strings.TrimRight(string(line[:colon]), " \t"))
+	switch name {
+	case "x-mozilla-status", "x-mozilla-status2", "x-mozilla-keys", "status",
+		"x-status", "x-uidl", "content-length", "lines":
+		return true
+	}
+	return false
+}
+
+func (h *Hasher) writeBody(b []byte) {
+	h.bodyH.write(b)
+	h.contH.write(b)
+}
+
+// crlfHash hashes what is written to it with every bare LF turned into
+// CRLF, across any split of the input.
+type crlfHash struct {
+	h      hash.Hash
+	prevCR bool
+}
+
+func (c *crlfHash) write(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	start := 0
+	for i, ch := range b {
+		if ch != '\n' {
+			continue
+		}
+		if (i == 0 && c.prevCR) || (i > 0 && b[i-1] == '\r') {
+			continue
+		}
+		c.h.Write(b[start:i])
+		c.h.Write([]byte("\r\n"))
+		start = i + 1
+	}
+	c.h.Write(b[start:])
+	c.prevCR = b[len(b)-1] == '\r'
+}
+
+func (c *crlfHash) sum() string { return hex.EncodeToString(c.h.Sum(nil)) }
+
+// Sum returns the identity of everything written. Call it once, after the
+// last Write.
+func (h *Hasher) Sum() ID {
+	if !h.inBody && len(h.line) > 0 && !h.long {
+		// A header block without a final line end: hash what is there.
+		h.startField(h.line)
+		if !h.skip {
+			h.contH.write(h.line)
+		}
+	}
+	id := ID{
+		BodyHash:    h.bodyH.sum(),
+		ContentHash: "sha256:" + h.contH.sum(),
+		Size:        h.size,
+	}
+	fields := ParseHeader(h.header)
+	id.MessageID = ParseMessageID(fields.Get("Message-Id"))
+	if id.MessageID != "" {
+		id.Key = "<" + id.MessageID + ">"
+	} else {
+		id.Key = id.ContentHash
+	}
+	id.Date = InternalDate(fields)
+	return id
+}
+
+// Of returns the identity of msg.
+func Of(msg []byte) ID {
+	h := New()
+	h.Write(msg)
+	return h.Sum()
+}
+
+// Header holds unfolded header fields in order, names as written.
+type Header []Field
+
+// A Field is one header field, its value unfolded and trimmed.
+type Field struct{ Name, Value string }
+
+// Get returns the value of the first field named name (case-insensitive),
+// or "".
+func (hd Header) Get(name string) string {
+	for _, f := range hd {
+		if strings.EqualFold(f.Name, name) {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// Values returns the values of every field named name, in order.
+func (hd Header) Values(name string) []string {
+	var vs []string
+	for _, f := range hd {
+		if strings.EqualFold(f.Name, name) {
+			vs = append(vs, f.Value)
+		}
+	}
+	return vs
+}
+
+// ParseHeader is a tolerant parser of a raw header block: it unfolds
+// continuation lines, skips lines that are not fields (an mbox "From "
+// line, garbage) and never fails.
+func ParseHeader(raw []byte) Header {
+	var hd Header
+	for _, line := range bytes.SplitAfter(raw, []byte("\n")) {
+		if isBlank(line) || len(line) == 0 {
+			break
+		}
+		text := strings.TrimRight(string(line), "\r\n")
+		if text[0] == ' ' || text[0] == '\t' {
+			if len(hd) > 0 {
+				last := &hd[len(hd)-1]
+				last.Value = strings.TrimSpace(last.Value + " " + strings.TrimSpace(text))
+			}
+			continue
+		}
+		name, value, ok := strings.Cut(text, ":")
+		name = strings.TrimRight(name, " \t")
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			continue
+		}
+		hd = append(hd, Field{Name: name, Value: strings.TrimSpace(value)})
+	}
+	return hd
+}
+
+// ParseMessageID returns the ID inside the first <...> of a Message-ID
+// value, or "" when the value is not a usable ID: no brackets, empty, or
+// white space or a further bracket inside.
+func ParseMessageID(v string) string {
+	v = strings.TrimSpace(v)
+	open := strings.IndexByte(v, '<')
+	if open < 0 {
+		return ""
+	}
+	end := strings.IndexByte(v[open:], '>')
+	if end < 0 {
+		return ""
+	}
+	id := v[open+1 : open+end]
+	if id == "" || strings.ContainsAny(id, " \t\r\n<>") {
+		return ""
+	}
+	return id
+}
+
+// InternalDate returns the date of the newest Received: field, else the
+// Date: field, else the zero time.
+func InternalDate(hd Header) time.Time {
+	var newest time.Time
+	for _, v := range hd.Values("Received") {
+		i := strings.LastIndexByte(v, ';')
+		if i < 0 {
+			continue
+		}
+		if t, err := mail.ParseDate(strings.TrimSpace(v[i+1:])); err == nil && t.After(newest) {
+			newest = t
+		}
+	}
+	if !newest.IsZero() {
+		return newest
+	}
+	if t, err := mail.ParseDate(hd.Get("Date")); err == nil {
+		return t
+	}
+	return time.Time{}
+}
