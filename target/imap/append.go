@@ -1,0 +1,133 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailferry/mailferry/target"
+)
+
+// Append stores msg in folder with its flags (\Recent, which no client may
+// set, is left out) and, when msg.Date is not zero, its internal date,
+// and returns the UID from APPENDUID, or 0 when the server sends none.
+// The body is read from msg.Body afresh on each attempt.
+//
+// A folder that does not exist ([TRYCREATE]) is created and the APPEND
+// tried once more. An APPEND is repeated on a new connection only when it
+// cannot have reached the server (the connection died before the server
+// accepted the literal); once the whole message is sent, a lost answer is
+// returned as a target.Temporary error and never retried here, because
+// the server may have stored the message.
+//
+// Errors: [OVERQUOTA] wraps target.ErrOverQuota; [TOOBIG], [LIMIT] and any
+// other refusal of the message wrap target.ErrRejected; [UNAVAILABLE],
+// [INUSE], BYE, network failures and timeouts are target.Temporary; a done
+// ctx yields ctx.Err(); a body shorter than msg.Size, or that cannot be
+// read, is returned as it is.
+func (t *Target) Append(ctx context.Context, folder string, msg target.Message) (uint32, error) {
+	uid, err := t.append(ctx, folder, msg)
+	if hasCode(err, imap.ResponseCodeTryCreate) {
+		if err = t.create(ctx, folder); err == nil {
+			uid, err = t.append(ctx, folder, msg)
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("append %q: %w", folder, classify(err, true))
+	}
+	return uid, nil
+}
+
+// append runs one APPEND on a pooled connection, retrying only when the
+// message cannot have reached the server.
+func (t *Target) append(ctx context.Context, folder string, msg target.Message) (uint32, error) {
+	var uid uint32
+	err := t.withConn(ctx, func(c *conn) (bool, error) {
+		var sent bool
+		var err error
+		uid, sent, err = t.appendOnce(ctx, c, folder, msg)
+		return err != nil && !sent && retryable(err), err
+	})
+	return uid, err
+}
+
+// retryable reports whether a command that failed with err may run again
+// on a new connection: not after a server answer, a timeout, a done
+// context, a missing message or a bad message body.
+func retryable(err error) bool {
+	return err != nil && asIMAP(err) == nil && !errors.Is(err, errTimeout) && !isContext(err) && !isLocal(err)
+}
+
+// errBody marks a failure to read the message body from msg.Body.
+var errBody = errors.New("message body")
+
+// appendOnce sends one APPEND on c. sent reports whether the whole
+// literal was handed to the connection, after which the server may have
+// stored the message even if its answer is lost.
+func (t *Target) appendOnce(ctx context.Context, c *conn, folder string, msg target.Message) (uid uint32, sent bool, err error) {
+	opts := &imap.AppendOptions{Flags: appendFlags(msg.Flags), Time: msg.Date}
+	err = c.run(ctx, t.opts.appendTimeout(msg.Size), func(cl *imapclient.Client) error {
+		var data *imap.AppendData
+		data, sent, err = writeAppend(c, cl, folder, msg, opts)
+		if data != nil {
+			uid = uint32(data.UID)
+		}
+		return err
+	})
+	return uid, sent, err
+}
+
+// writeAppend sends the APPEND command and its literal and waits for the
+// answer. A body that fails or ends early leaves the command half sent:
+// the connection is closed.
+func writeAppend(c *conn, cl *imapclient.Client, folder string, msg target.Message, opts *imap.AppendOptions) (*imap.AppendData, bool, error) {
+	cmd := cl.Append(folder, msg.Size, opts)
+	body := &bodyReader{r: io.NewSectionReader(msg.Body, 0, msg.Size)}
+	n, copyErr := io.Copy(cmd, body)
+	if body.err != nil || (copyErr == nil && n != msg.Size) {
+		c.close()
+		_, _ = cmd.Wait()
+		if body.err == nil {
+			body.err = fmt.Errorf("has %d octets, want %d", n, msg.Size)
+		}
+		return nil, false, fmt.Errorf("%w: %w", errBody, body.err)
+	}
+	closeErr := cmd.Close()
+	data, err := cmd.Wait()
+	if err == nil && closeErr != nil {
+		err = closeErr
+	}
+	return data, copyErr == nil && closeErr == nil, err
+}
+
+// A bodyReader remembers a read error, to tell it from a write error.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+// appendFlags converts flags, leaving out \Recent (RFC 3501 6.3.11: a
+// client cannot set it; Dovecot answers BAD).
+func appendFlags(flags []string) []imap.Flag {
+	var out []imap.Flag
+	for _, f := range flags {
+		if strings.EqualFold(f, `\Recent`) || f == "" {
+			continue
+		}
+		out = append(out, imap.Flag(f))
+	}
+	return out
+}

@@ -1,0 +1,25 @@
+// Package imap stores mail in an IMAP server: it implements target.Target
+// over a bounded pool of IMAP4rev1 connections (RFC 3501), reads the UID of
+// each appended message from the UIDPLUS APPENDUID response code (RFC 4315)
+// and copes with servers that offer only synchronizing literals or LITERAL+
+// (RFC 7888).
+//
+// # Connections
+//
+// go-imap v2 (beta.8) has no context and no response timeout, and it sends
+// every literal over 4096 octets as a synchronizing literal, so each APPEND
+// waits one round trip for the server's "+". A server that refuses such a
+// literal before the "+" ([TOOBIG], [TRYCREATE] on Dovecot) makes go-imap
+// close the connection. This package therefore runs one command at a time
+// per connection, keeps up to Options.Connections of them, guards every
+// command with a watchdog that closes the connection when the context ends
+// or Options.Timeout passes, and replaces any connection that died.
+//
+// # Errors
+//
+// Errors are classified once, here: refused credentials wrap
+// target.ErrAuth, [OVERQUOTA] wraps target.ErrOverQuota, a message the
+// server refuses for good wraps target.ErrRejected, and network failures,
+// timeouts, BYE, [UNAVAILABLE] and [INUSE] are target.Temporary. A done
+// context yields ctx.Err().
+package imap

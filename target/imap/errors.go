@@ -1,0 +1,91 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/mailferry/mailferry/target"
+)
+
+// ErrNotFound is returned by Fetch when the folder holds no message with
+// that UID.
+var ErrNotFound = errors.New("no such message")
+
+// temporary marks err as transient unless it already is.
+func temporary(err error) error {
+	var te *target.TemporaryError
+	if err == nil || errors.As(err, &te) {
+		return err
+	}
+	return target.Temporary(err)
+}
+
+// asIMAP returns the server's status response inside err, or nil.
+func asIMAP(err error) *imap.Error {
+	var imapErr *imap.Error
+	if errors.As(err, &imapErr) {
+		return imapErr
+	}
+	return nil
+}
+
+// hasCode reports whether err is a server response with that code.
+func hasCode(err error, code imap.ResponseCode) bool {
+	imapErr := asIMAP(err)
+	return imapErr != nil && imapErr.Code == code
+}
+
+// isContext reports whether err comes from a done context.
+func isContext(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// transientCodes are NO responses that may succeed later (RFC 5530).
+var transientCodes = map[imap.ResponseCode]bool{
+	imap.ResponseCodeUnavailable: true,
+	imap.ResponseCodeInUse:       true,
+	imap.ResponseCodeServerBug:   true,
+}
+
+// isLocal reports whether err is a definite answer found on this side:
+// a missing message or a bad message body.
+func isLocal(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, errBody)
+}
+
+// classify maps an error from a command to the classes of package target:
+// [OVERQUOTA] wraps target.ErrOverQuota; [UNAVAILABLE], [INUSE] and
+// [SERVERBUG] are temporary; any other NO or BAD wraps target.ErrRejected
+// when rejected is set (APPEND: the message itself was refused) and is
+// returned as it is otherwise; errors without a server answer (network,
+// BYE, timeout) are temporary; context errors stay as they are.
+func classify(err error, rejected bool) error {
+	if err == nil || isContext(err) || isLocal(err) {
+		return err
+	}
+	imapErr := asIMAP(err)
+	switch {
+	case imapErr == nil:
+		return temporary(err)
+	case imapErr.Code == imap.ResponseCodeOverQuota:
+		return fmt.Errorf("%w: %w", target.ErrOverQuota, err)
+	case transientCodes[imapErr.Code]:
+		return temporary(err)
+	case rejected:
+		return fmt.Errorf("%w: %w", target.ErrRejected, err)
+	}
+	return err
+}
+
+// redact removes secret from s, so that a server echoing the password
+// does not leak it into errors.
+func redact(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "***")
+}

@@ -1,0 +1,115 @@
+package imap
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// TLSMode says how a connection is protected.
+type TLSMode int
+
+const (
+	// TLSImplicit speaks TLS from the first byte (imaps, port 993).
+	TLSImplicit TLSMode = iota
+	// TLSStartTLS connects in clear text (port 143) and upgrades with
+	// STARTTLS before authenticating; a server that refuses STARTTLS is
+	// an error, never a fallback to clear text.
+	TLSStartTLS
+	// TLSNone sends everything, the password included, in clear text.
+	// Use it only on loopback or inside a trusted tunnel.
+	TLSNone
+)
+
+func (m TLSMode) String() string {
+	switch m {
+	case TLSImplicit:
+		return "tls"
+	case TLSStartTLS:
+		return "starttls"
+	case TLSNone:
+		return "none"
+	}
+	return "unknown"
+}
+
+// Defaults applied by New to zero fields of Options.
+const (
+	DefaultConnections = 8
+	DefaultTimeout     = 60 * time.Second
+	// appendRate is the slowest upload rate the APPEND watchdog accepts:
+	// an APPEND may take Timeout plus Size/appendRate.
+	appendRate = 64 << 10 // octets per second
+	// logoutTimeout bounds each LOGOUT in Close.
+	logoutTimeout = 5 * time.Second
+	// maxAttempts bounds connection attempts inside one call.
+	maxAttempts = 3
+)
+
+// Options configures a Target. Only Addr, Username and Password are
+// required.
+type Options struct {
+	// Addr is host:port of the IMAP server.
+	Addr string
+	// TLS selects implicit TLS (the zero value), STARTTLS or none.
+	TLS TLSMode
+	// TLSConfig is cloned for each connection; the caller sets RootCAs or
+	// InsecureSkipVerify there. nil verifies the server's certificate
+	// against the system roots with ServerName taken from Addr.
+	TLSConfig *tls.Config
+
+	Username string
+	// Password never appears in errors or logs.
+	Password string
+
+	// Connections is the most connections open at once, each running one
+	// command at a time; 0 means DefaultConnections.
+	Connections int
+	// Timeout bounds each command (and each dial with its greeting,
+	// STARTTLS and login); an APPEND gets Timeout plus Size/(64 KiB/s).
+	// 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Logger receives connection events; nil discards them.
+	Logger *slog.Logger
+	// Dialer opens the TCP connection; nil uses a net.Dialer. Tests and
+	// proxies set it.
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// applyDefaults fills zero fields; see each field for its default.
+func (o *Options) applyDefaults() {
+	if o.Connections <= 0 {
+		o.Connections = DefaultConnections
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Dialer == nil {
+		var d net.Dialer
+		o.Dialer = d.DialContext
+	}
+}
+
+// tlsConfig returns the configuration for one connection to host.
+func (o *Options) tlsConfig(host string) *tls.Config {
+	var cfg *tls.Config
+	if o.TLSConfig != nil {
+		cfg = o.TLSConfig.Clone()
+	} else {
+		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	return cfg
+}
+
+// appendTimeout is the watchdog's limit for an APPEND of size octets.
+func (o *Options) appendTimeout(size int64) time.Duration {
+	return o.Timeout + time.Duration(size)*time.Second/appendRate
+}

@@ -1,0 +1,160 @@
+package imap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailferry/mailferry/target"
+)
+
+// backoffBase is the wait before the second connection attempt inside one
+// call; it doubles for each further attempt, with ±50% jitter.
+const backoffBase = 100 * time.Millisecond
+
+// Target is an IMAP account seen as a target.Target. All methods are safe
+// for concurrent use; at most Options.Connections commands run at once, one
+// per connection, and a call waits for a free connection.
+type Target struct {
+	opts   Options
+	pool   *pool
+	caps   imap.CapSet
+	nextID atomic.Uint64
+
+	mu    sync.Mutex
+	known map[string]bool // folders known to exist
+}
+
+var _ target.Target = (*Target)(nil)
+
+// New checks opts and dials one connection now, so that a wrong address,
+// an untrusted certificate or a refused password fails fast; further
+// connections are dialed when needed, up to opts.Connections. Errors: a
+// refused password wraps target.ErrAuth; TLS verification errors are
+// wrapped as crypto/tls returns them; network failures are
+// target.Temporary.
+func New(ctx context.Context, opts Options) (*Target, error) {
+	if opts.Addr == "" || opts.Username == "" {
+		return nil, fmt.Errorf("imap target: Addr and Username are required")
+	}
+	opts.applyDefaults()
+	t := &Target{opts: opts, pool: newPool(opts.Connections), known: make(map[string]bool)}
+	c, err := t.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t.caps = c.client.Caps()
+	if t.caps == nil && c.alive() {
+		c.close()
+		return nil, temporary(fmt.Errorf("connect to %s: no capabilities", opts.Addr))
+	}
+	if _, err := t.pool.acquire(ctx); err != nil {
+		c.close()
+		return nil, err
+	}
+	t.pool.release(c)
+	return t, nil
+}
+
+// Caps returns the capabilities the server announced to the first
+// connection after login. The set must not be modified.
+func (t *Target) Caps() imap.CapSet {
+	return t.caps
+}
+
+// Close logs out of every idle connection, each within a few seconds, and
+// makes later calls fail. Connections still in use by other calls are
+// closed when those calls return. Close always returns nil: a failed
+// LOGOUT loses nothing.
+func (t *Target) Close() error {
+	var wg sync.WaitGroup
+	for _, c := range t.pool.close() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.logout(c)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// logout sends LOGOUT and closes c, bounded by logoutTimeout.
+func (t *Target) logout(c *conn) {
+	timeout := min(logoutTimeout, t.opts.Timeout)
+	_ = c.run(context.Background(), timeout, func(cl *imapclient.Client) error {
+		return cl.Logout().Wait()
+	})
+	c.close()
+}
+
+// withConn runs fn on a connection from the pool, dialing one when the
+// pool has none or its connection died. When fn reports retry (the
+// command failed without reaching the server, or is idempotent), the
+// connection is replaced and fn runs again, up to maxAttempts times in
+// all, waiting with exponential backoff and jitter between attempts; then
+// the last error is returned as target.Temporary.
+func (t *Target) withConn(ctx context.Context, fn func(*conn) (retry bool, err error)) error {
+	c, err := t.pool.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { t.pool.release(c) }()
+	var last error
+	for attempt := range maxAttempts {
+		if attempt > 0 {
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return err
+			}
+		}
+		if !c.alive() {
+			c.close()
+			if c, err = t.dial(ctx); err != nil {
+				if ctx.Err() != nil || !isTemporary(err) {
+					return err
+				}
+				last = err
+				continue
+			}
+		}
+		retry, err := fn(c)
+		if err == nil || !retry || ctx.Err() != nil {
+			return err
+		}
+		t.opts.Logger.Debug("imap retry", "conn", c.id, "attempt", attempt+1, "err", err)
+		c.close()
+		last = err
+	}
+	return temporary(fmt.Errorf("%d attempts: %w", maxAttempts, last))
+}
+
+// backoff is the wait before attempt n (n ≥ 1).
+func backoff(n int) time.Duration {
+	d := backoffBase << (n - 1)
+	return d/2 + rand.N(d)
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// isTemporary reports whether err is marked target.Temporary.
+func isTemporary(err error) bool {
+	var te *target.TemporaryError
+	return errors.As(err, &te)
+}
