@@ -1,0 +1,20 @@
+// Package pop3 reads a POP3 maildrop (RFC 1939) as a source.Source,
+// byte for byte: it lists messages by UIDL, retrieves them with RETR,
+// pipelined when the server announces PIPELINING (RFC 2449), and never
+// changes the maildrop (it sends no DELE).
+//
+// Message bodies are streamed through this package's own dot-reader: the
+// only change made to the bytes the server sends is the removal of the
+// dot-stuffing (RFC 1939 section 3). Line endings, bare LF, 8-bit bytes,
+// NUL and lines of any length are kept as sent.
+//
+// Security: STLS (RFC 2595) is refused when the server has sent anything
+// after its +OK before the TLS handshake (the CVE-2011-0411 class of
+// plaintext injection), authentication uses SASL PLAIN (RFC 5034) when
+// offered and USER/PASS otherwise, and passwords never appear in errors.
+//
+// Errors are classified here, once: authentication refusals wrap
+// source.ErrAuth, a RETR the server refuses wraps source.ErrNotFound,
+// network errors, timeouts and the response codes [IN-USE], [SYS/TEMP]
+// and [LOGIN-DELAY] (RFC 2449, RFC 3206) are source.TemporaryError.
+package pop3
