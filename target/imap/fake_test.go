@@ -1,0 +1,218 @@
+package imap
+
+import (
+	"bufio"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// An appendAction says how the fake server answers one APPEND.
+type appendAction int
+
+const (
+	appendOK          appendAction = iota // "+", read the literal, OK [APPENDUID]
+	appendHang                            // never answer
+	appendNoBefore                        // NO before the "+", as Dovecot does
+	appendNoAfter                         // "+", read the literal, then NO
+	appendBye                             // BYE and close before the "+"
+)
+
+// A fakeServer is a scripted IMAP server on 127.0.0.1 that speaks just
+// enough IMAP for login and APPEND; everything else is answered NO.
+type fakeServer struct {
+	addr string
+	caps string // announced capabilities
+	user string
+	pass string
+
+	mu      sync.Mutex
+	action  func(n int) (appendAction, string) // n counts APPENDs from 0
+	created map[string]bool
+	conns   []net.Conn
+
+	accepted atomic.Int32
+	appends  atomic.Int32
+	logins   atomic.Int32
+	authUsed atomic.Value // "LOGIN" or "AUTHENTICATE"
+}
+
+// newFakeServer starts a fake server; the default action is appendOK.
+func newFakeServer(t *testing.T, caps string) *fakeServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	f := &fakeServer{addr: ln.Addr().String(), caps: caps, user: "u", pass: "p4ss", created: map[string]bool{}}
+	f.setAction(func(int) (appendAction, string) { return appendOK, "" })
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			f.accepted.Add(1)
+			f.mu.Lock()
+			f.conns = append(f.conns, c)
+			f.mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f.serve(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		f.dropAll()
+		wg.Wait()
+	})
+	return f
+}
+
+func (f *fakeServer) setAction(a func(n int) (appendAction, string)) {
+	f.mu.Lock()
+	f.action = a
+	f.mu.Unlock()
+}
+
+// always makes every APPEND get act with resp-text text.
+func (f *fakeServer) always(act appendAction, text string) {
+	f.setAction(func(int) (appendAction, string) { return act, text })
+}
+
+func (f *fakeServer) dropAll() {
+	f.mu.Lock()
+	conns := f.conns
+	f.conns = nil
+	f.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+func (f *fakeServer) serve(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	w := bufio.NewWriter(c)
+	reply := func(format string, args ...any) {
+		fmt.Fprintf(w, format+"\r\n", args...)
+		_ = w.Flush()
+	}
+	reply("* OK [CAPABILITY %s] fake ready", f.caps)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		tag, rest, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
+		verb, args, _ := strings.Cut(rest, " ")
+		if !f.handle(c, r, reply, tag, strings.ToUpper(verb), args) {
+			return
+		}
+	}
+}
+
+// handle answers one command and reports whether to go on.
+func (f *fakeServer) handle(c net.Conn, r *bufio.Reader, reply func(string, ...any), tag, verb, args string) bool {
+	switch verb {
+	case "CAPABILITY":
+		reply("* CAPABILITY %s", f.caps)
+		reply("%s OK done", tag)
+	case "AUTHENTICATE":
+		f.authUsed.Store(verb)
+		reply("+ ")
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return false
+		}
+		raw, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(line))
+		f.loginReply(reply, tag, string(raw) == "\x00"+f.user+"\x00"+f.pass)
+	case "LOGIN":
+		f.authUsed.Store(verb)
+		f.loginReply(reply, tag, args == fmt.Sprintf("%q %q", f.user, f.pass) || args == f.user+" "+f.pass)
+	case "LOGOUT":
+		reply("* BYE bye")
+		reply("%s OK done", tag)
+		return false
+	case "NOOP":
+		reply("%s OK done", tag)
+	case "LIST":
+		reply("%s OK done", tag)
+	case "CREATE":
+		f.mu.Lock()
+		f.created[strings.Trim(args, `"`)] = true
+		f.mu.Unlock()
+		reply("%s OK created", tag)
+	case "APPEND":
+		return f.append(c, r, reply, tag, args)
+	default:
+		reply("%s NO not in this fake", tag)
+	}
+	return true
+}
+
+func (f *fakeServer) loginReply(reply func(string, ...any), tag string, ok bool) {
+	if !ok {
+		reply("%s NO [AUTHENTICATIONFAILED] Authentication failed.", tag)
+		return
+	}
+	f.logins.Add(1)
+	reply("%s OK [CAPABILITY %s] Logged in", tag, f.caps)
+}
+
+// append plays the scripted action for one APPEND.
+func (f *fakeServer) append(c net.Conn, r *bufio.Reader, reply func(string, ...any), tag, args string) bool {
+	n := int(f.appends.Add(1)) - 1
+	f.mu.Lock()
+	act, text := f.action(n)
+	f.mu.Unlock()
+	size, err := literalSize(args)
+	if err != nil {
+		reply("%s BAD %v", tag, err)
+		return false
+	}
+	switch act {
+	case appendHang:
+		_, _ = io.Copy(io.Discard, r) // until the client closes
+		return false
+	case appendNoBefore:
+		reply("%s NO %s", tag, text)
+		return true
+	case appendBye:
+		reply("* BYE %s", text)
+		return false
+	}
+	reply("+ go ahead")
+	if _, err := io.CopyN(io.Discard, r, size); err != nil {
+		return false
+	}
+	if _, err := r.ReadString('\n'); err != nil {
+		return false
+	}
+	if act == appendNoAfter {
+		reply("%s NO %s", tag, text)
+		return true
+	}
+	reply("%s OK [APPENDUID 7 %d] appended", tag, n+1)
+	return true
+}
+
+// literalSize reads N from an APPEND's trailing "{N}".
+func literalSize(args string) (int64, error) {
+	i := strings.LastIndexByte(args, '{')
+	if i < 0 || !strings.HasSuffix(args, "}") {
+		return 0, fmt.Errorf("no literal in %q", args)
+	}
+	return strconv.ParseInt(strings.TrimSuffix(args[i+1:len(args)-1], "+"), 10, 64)
+}
