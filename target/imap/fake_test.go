@@ -17,11 +17,11 @@ import (
 type appendAction int
 
 const (
-	appendOK          appendAction = iota // "+", read the literal, OK [APPENDUID]
-	appendHang                            // never answer
-	appendNoBefore                        // NO before the "+", as Dovecot does
-	appendNoAfter                         // "+", read the literal, then NO
-	appendBye                             // BYE and close before the "+"
+	appendOK       appendAction = iota // "+", read the literal, OK [APPENDUID]
+	appendHang                         // never answer
+	appendNoBefore                     // NO before the "+", as Dovecot does
+	appendNoAfter                      // "+", read the literal, then NO
+	appendBye                          // BYE and close before the "+"
 )
 
 // A fakeServer is a scripted IMAP server on 127.0.0.1 that speaks just

@@ -39,6 +39,8 @@ type Server struct {
 	certs      *x509.CertPool
 	tlsConfig  *tls.Config
 	conns      *connSet
+	rec        *recorder
+	listeners  []net.Listener
 	wg         sync.WaitGroup
 }
 
@@ -62,7 +64,7 @@ func Start(user, pass string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imaptest: certificate: %w", err)
 	}
-	s := &Server{user: user, pass: pass, certs: pool, tlsConfig: cfg, conns: newConnSet()}
+	s := &Server{user: user, pass: pass, certs: pool, tlsConfig: cfg, conns: newConnSet(), rec: newRecorder()}
 	s.mem = imapmemserver.NewUser(user, pass)
 	if err := s.mem.Create("INBOX", nil); err != nil {
 		return nil, err
@@ -71,7 +73,8 @@ func Start(user, pass string) (*Server, error) {
 	mem.AddUser(s.mem)
 	s.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
+			sess := mem.NewSession().(imapserver.SessionIMAP4rev2)
+			return &recordingSession{SessionIMAP4rev2: sess, rec: s.rec}, nil, nil
 		},
 		Caps: imap.CapSet{
 			imap.CapIMAP4rev1:   {},
@@ -102,6 +105,7 @@ func (s *Server) listen() error {
 		return fmt.Errorf("imaptest: listen: %w", err)
 	}
 	s.Addr, s.TLSAddr = plain.Addr().String(), secure.Addr().String()
+	s.listeners = []net.Listener{plain, secure}
 	for _, ln := range []net.Listener{
 		trackedListener{plain, s.conns},
 		tls.NewListener(trackedListener{secure, s.conns}, s.tlsConfig),
@@ -118,6 +122,9 @@ func (s *Server) listen() error {
 // Close stops the server and drops every connection.
 func (s *Server) Close() error {
 	err := s.srv.Close()
+	for _, ln := range s.listeners {
+		_ = ln.Close() // Serve may not have started: close them here too
+	}
 	s.conns.closeAll()
 	s.wg.Wait()
 	return err
@@ -146,7 +153,10 @@ type Message struct {
 }
 
 // Messages returns the exact bytes of every message in folder, in UID
-// order, read through a client connection. A missing folder is an error.
+// order: the folder is listed through a client connection, and each
+// message's bytes are those its APPEND carried (see record.go: the
+// server's own BODY[] re-encodes the header). A missing folder is an
+// error.
 func (s *Server) Messages(folder string) ([][]byte, error) {
 	msgs, err := s.Fetch(folder)
 	if err != nil {
@@ -159,9 +169,9 @@ func (s *Server) Messages(folder string) ([][]byte, error) {
 	return bodies, nil
 }
 
-// Fetch returns every message in folder with its UID, flags and internal
-// date, in UID order, read through a client connection without setting
-// \Seen. A missing folder is an error.
+// Fetch returns every message in folder with its UID, flags, internal
+// date and exact bytes, in UID order, read through a client connection
+// without setting \Seen. A missing folder is an error.
 func (s *Server) Fetch(folder string) ([]Message, error) {
 	c, err := imapclient.DialInsecure(s.Addr, nil)
 	if err != nil {
@@ -178,7 +188,13 @@ func (s *Server) Fetch(folder string) ([]Message, error) {
 	if data.NumMessages == 0 {
 		return nil, nil
 	}
-	return fetchAll(c)
+	msgs, err := fetchAll(c)
+	for i, m := range msgs {
+		if raw, ok := s.rec.get(data.UIDValidity, imap.UID(m.UID)); ok {
+			msgs[i].Body = raw
+		}
+	}
+	return msgs, err
 }
 
 // fetchAll reads every message of the selected mailbox.
@@ -301,4 +317,12 @@ type trackedConn struct {
 func (c *trackedConn) Close() error {
 	c.set.remove(c)
 	return c.Conn.Close()
+}
+
+// OpenConnections returns how many connections the server side holds
+// open. A connection the client closed counts until the server notices.
+func (s *Server) OpenConnections() int {
+	s.conns.mu.Lock()
+	defer s.conns.mu.Unlock()
+	return len(s.conns.conns)
 }
