@@ -31,6 +31,12 @@ import (
 // ctx yields ctx.Err(); a body shorter than msg.Size, or that cannot be
 // read, is returned as it is.
 func (t *Target) Append(ctx context.Context, folder string, msg target.Message) (uint32, error) {
+	if msg.Size < 0 || (msg.Body == nil && msg.Size != 0) {
+		return 0, fmt.Errorf("append %q: %w: no body for %d octets", folder, errBody, msg.Size)
+	}
+	if msg.Body == nil {
+		msg.Body = strings.NewReader("")
+	}
 	uid, err := t.append(ctx, folder, msg)
 	if hasCode(err, imap.ResponseCodeTryCreate) {
 		if err = t.create(ctx, folder); err == nil {

@@ -24,6 +24,8 @@ type conn struct {
 	// read counts octets received, so that the watchdog can tell a slow
 	// answer that is still arriving from a silent server.
 	read *atomic.Uint64
+	// caps are the capabilities announced after login.
+	caps imap.CapSet
 	// selected is the mailbox selected read-only (EXAMINE), or "".
 	selected string
 	// dead is set once the connection must not be used again.

@@ -32,8 +32,14 @@ func (t *Target) dial(ctx context.Context) (*conn, error) {
 	w := startWatchdog(ctx, t.opts.Timeout, nil, raw.close)
 	read := new(atomic.Uint64)
 	client, err := t.connect(dctx, read, raw.set)
+	var caps imap.CapSet
 	if err == nil {
 		err = t.login(client)
+	}
+	if err == nil {
+		if caps = client.Caps(); caps == nil {
+			err = temporary(errors.New("no CAPABILITY after login"))
+		}
 	}
 	reason := w.stop()
 	if err == nil && reason != firedNone {
@@ -48,7 +54,7 @@ func (t *Target) dial(ctx context.Context) (*conn, error) {
 		return nil, fmt.Errorf("connect to %s: %w", t.opts.Addr, err)
 	}
 	t.opts.Logger.Debug("imap connected", "conn", id, "addr", t.opts.Addr)
-	return &conn{client: client, id: id, read: read}, nil
+	return &conn{client: client, id: id, read: read, caps: caps}, nil
 }
 
 // A lateCloser closes a connection that may not exist yet: one set after

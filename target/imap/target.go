@@ -50,11 +50,7 @@ func New(ctx context.Context, opts Options) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.caps = c.client.Caps()
-	if t.caps == nil && c.alive() {
-		c.close()
-		return nil, temporary(fmt.Errorf("connect to %s: no capabilities", opts.Addr))
-	}
+	t.caps = c.caps
 	if _, err := t.pool.acquire(ctx); err != nil {
 		c.close()
 		return nil, err

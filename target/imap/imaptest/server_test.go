@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
-	"strings"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
