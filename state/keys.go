@@ -1,0 +1,190 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Lookup returns every key record with key key, whatever its body hash or
+// folder, pending or not, ordered by body hash then folder. It returns an
+// empty slice when there is none.
+func (s *Store) Lookup(key string) ([]KeyRecord, error) {
+	var recs []KeyRecord
+	prefix := lookupPrefix(key)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketKeys)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for ck, v := c.Seek(prefix); ck != nil && bytes.HasPrefix(ck, prefix); ck, v = c.Next() {
+			k, err := decodeKey(ck, v)
+			if err != nil {
+				return fmt.Errorf("%q: %w", ck, err)
+			}
+			recs = append(recs, k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state lookup: %w", err)
+	}
+	return recs, nil
+}
+
+// Begin records k as pending (Pending is set to true; a zero At becomes
+// the current time), replacing any record with the same (Key, BodyHash,
+// Folder), committed or not: callers check Lookup first. It returns when
+// the record is durable, or when ctx ends (see Store: the record may
+// then still be written).
+func (s *Store) Begin(ctx context.Context, k KeyRecord) error {
+	k.Pending = true
+	if k.At.IsZero() {
+		k.At = time.Now()
+	}
+	ck, err := compositeKey(k)
+	if err != nil {
+		return fmt.Errorf("state begin: %w", err)
+	}
+	v := encodeKey(k)
+	return s.write(ctx, "begin", func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketKeys).Put(ck, v); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketPending).Put(ck, []byte{})
+	})
+}
+
+// Commit records, in one transaction, that the message k names is in the
+// target (k becomes committed: Pending false, UID as given) and that
+// source message refID of source is done with r. Both records exist after
+// a crash or neither does.
+//
+// Defaults: k.Source and k.RefID are set to source and refID; a zero
+// k.At and r.Done become the current time; a zero r.State becomes
+// RefCopied; an empty r.Key, r.BodyHash or r.Folder and a zero r.UID are
+// taken from k. Commit returns when both records are durable, or when ctx
+// ends (the records may then still be written).
+func (s *Store) Commit(ctx context.Context, k KeyRecord, source, refID string, r RefRecord) error {
+	apply, err := commitApply(k, source, refID, r)
+	if err != nil {
+		return fmt.Errorf("state commit: %w", err)
+	}
+	return s.write(ctx, "commit", apply)
+}
+
+// commitApply validates and encodes a Commit and returns its writes.
+func commitApply(k KeyRecord, source, refID string, r RefRecord) (func(*bolt.Tx) error, error) {
+	now := time.Now()
+	k.Pending, k.Source, k.RefID = false, source, refID
+	if k.At.IsZero() {
+		k.At = now
+	}
+	r = refDefaults(r, k, now)
+	ck, err := compositeKey(k)
+	if err != nil {
+		return nil, err
+	}
+	putRef, err := refApply(source, refID, r)
+	if err != nil {
+		return nil, err
+	}
+	kv := encodeKey(k)
+	return func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketKeys).Put(ck, kv); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketPending).Delete(ck); err != nil {
+			return err
+		}
+		return putRef(tx)
+	}, nil
+}
+
+func refDefaults(r RefRecord, k KeyRecord, now time.Time) RefRecord {
+	if r.State == 0 {
+		r.State = RefCopied
+	}
+	if r.Key == "" {
+		r.Key = k.Key
+	}
+	if r.BodyHash == "" {
+		r.BodyHash = k.BodyHash
+	}
+	if r.Folder == "" {
+		r.Folder = k.Folder
+	}
+	if r.UID == 0 {
+		r.UID = k.UID
+	}
+	if r.Done.IsZero() {
+		r.Done = now
+	}
+	return r
+}
+
+// Pending returns every pending key record, for crash recovery: each may
+// or may not have reached the target.
+func (s *Store) Pending() ([]KeyRecord, error) {
+	var recs []KeyRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		p, keys := tx.Bucket(bucketPending), tx.Bucket(bucketKeys)
+		if p == nil || keys == nil {
+			return nil
+		}
+		return p.ForEach(func(ck, _ []byte) error {
+			k, err := decodeKey(ck, keys.Get(ck))
+			if err != nil {
+				return fmt.Errorf("%q: %w", ck, err)
+			}
+			recs = append(recs, k)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state pending: %w", err)
+	}
+	return recs, nil
+}
+
+// Forget removes the pending record with k's (Key, BodyHash, Folder),
+// when recovery found the message absent from the target. Only Key,
+// BodyHash and Folder of k are used. A committed record is kept and a
+// missing one ignored: Forget never removes proof of a copy. It returns
+// when the removal is durable, or when ctx ends (it may then still
+// happen).
+func (s *Store) Forget(ctx context.Context, k KeyRecord) error {
+	ck, err := compositeKey(k)
+	if err != nil {
+		return fmt.Errorf("state forget: %w", err)
+	}
+	return s.write(ctx, "forget", func(tx *bolt.Tx) error {
+		p := tx.Bucket(bucketPending)
+		if p.Get(ck) == nil {
+			return nil
+		}
+		if err := p.Delete(ck); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketKeys).Delete(ck)
+	})
+}
+
+// errEmptyName reports an empty bolt key.
+var errEmptyName = errors.New("empty name")
+
+// checkName validates a string used as a bolt key or bucket name.
+func checkName(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("%s: %w", what, errEmptyName)
+	}
+	if len(s) > bolt.MaxKeySize {
+		return fmt.Errorf("%s is %d bytes, over %d", what, len(s), bolt.MaxKeySize)
+	}
+	return nil
+}

@@ -1,0 +1,236 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// RefState says what was done with a source message.
+type RefState uint8
+
+const (
+	// RefCopied: this run appended the message to the target.
+	RefCopied RefState = iota + 1
+	// RefPresent: the message was already in the target (found by the
+	// folder index or by crash recovery) and was not appended again.
+	RefPresent
+	// RefDuplicate: a message with the same key and body hash had already
+	// been copied from elsewhere in the dedup scope.
+	RefDuplicate
+)
+
+// String returns "copied", "present", "duplicate" or "RefState(n)".
+func (s RefState) String() string {
+	switch s {
+	case RefCopied:
+		return "copied"
+	case RefPresent:
+		return "present"
+	case RefDuplicate:
+		return "duplicate"
+	}
+	return fmt.Sprintf("RefState(%d)", uint8(s))
+}
+
+// A RefRecord says what was done with one source message: a source
+// message that has a RefRecord is done and is skipped by later runs.
+type RefRecord struct {
+	State RefState
+	// Key and BodyHash identify the message (see KeyRecord).
+	Key, BodyHash string
+	// Folder and UID locate the message in the target; UID is 0 when the
+	// target did not report one.
+	Folder string
+	UID    uint32
+	// FirstSeen is when a run first listed the message; Done is when
+	// this record was written.
+	FirstSeen, Done time.Time
+}
+
+// A KeyRecord is one entry of the dedup index: a message with key Key
+// and body hash BodyHash is (or, while Pending, may be) in target folder
+// Folder. Records are unique per (Key, BodyHash, Folder).
+type KeyRecord struct {
+	// Key is "<message-id>" (the Message-ID without its angle brackets)
+	// or "sha256:<hex>" for a message without a usable Message-ID.
+	Key string
+	// BodyHash tells apart different messages reusing a Message-ID.
+	BodyHash string
+	// Folder is the target folder; UID the message's UID there (0 while
+	// pending, or when the target reported none).
+	Folder string
+	UID    uint32
+	// Pending is true from Begin until Commit: the message may or may not
+	// have reached the target.
+	Pending bool
+	// Size is the message's length in octets.
+	Size int64
+	// Source and RefID name the source message the record came from.
+	Source, RefID string
+	// At is when the record was last written.
+	At time.Time
+}
+
+// A FolderRecord is what the store knows about a target folder.
+type FolderRecord struct {
+	// Indexed is true once the folder's existing Message-IDs were read
+	// from the server into the dedup index.
+	Indexed bool
+	// UIDValidity is the folder's UIDVALIDITY when it was indexed; a
+	// different value on the server means the UIDs stored are stale.
+	UIDValidity uint32
+}
+
+// A Run is one line of the run history.
+type Run struct {
+	Start, End                          time.Time
+	Copied, Present, Duplicates, Failed int
+	Bytes                               int64
+	// Result is a short word or sentence: "done", "interrupted", an error.
+	Result string
+}
+
+// keySep separates the parts of a composite key record key.
+const keySep = 0x00
+
+// errKeyPart reports a key, body hash or folder that cannot be stored.
+var errKeyPart = errors.New("key, body hash and folder must not contain NUL")
+
+// compositeKey returns "Key 0x00 BodyHash 0x00 Folder", the bolt key of k.
+func compositeKey(k KeyRecord) ([]byte, error) {
+	if k.Key == "" {
+		return nil, errors.New("empty key")
+	}
+	for _, s := range []string{k.Key, k.BodyHash, k.Folder} {
+		if bytes.IndexByte([]byte(s), keySep) >= 0 {
+			return nil, errKeyPart
+		}
+	}
+	n := len(k.Key) + len(k.BodyHash) + len(k.Folder) + 2
+	if n > bolt.MaxKeySize {
+		return nil, fmt.Errorf("key record key is %d bytes, over %d", n, bolt.MaxKeySize)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, k.Key...)
+	b = append(b, keySep)
+	b = append(b, k.BodyHash...)
+	b = append(b, keySep)
+	return append(b, k.Folder...), nil
+}
+
+// lookupPrefix returns "Key 0x00": the separator keeps key "a" from
+// matching key "ab".
+func lookupPrefix(key string) []byte {
+	return append([]byte(key), keySep)
+}
+
+// splitCompositeKey undoes compositeKey.
+func splitCompositeKey(b []byte) (key, bodyHash, folder string, err error) {
+	parts := bytes.SplitN(b, []byte{keySep}, 3)
+	if len(parts) != 3 {
+		return "", "", "", errCorrupt
+	}
+	return string(parts[0]), string(parts[1]), string(parts[2]), nil
+}
+
+// encodeKey encodes the fields of k that are not in its bolt key.
+func encodeKey(k KeyRecord) []byte {
+	e := newEncoder(32 + len(k.Source) + len(k.RefID))
+	e.uint(uint64(k.UID))
+	e.bool(k.Pending)
+	e.int(k.Size)
+	e.string(k.Source)
+	e.string(k.RefID)
+	e.time(k.At)
+	return e.b
+}
+
+// decodeKey rebuilds a KeyRecord from its bolt key and value.
+func decodeKey(ck, v []byte) (KeyRecord, error) {
+	var k KeyRecord
+	var err error
+	if k.Key, k.BodyHash, k.Folder, err = splitCompositeKey(ck); err != nil {
+		return k, err
+	}
+	d := newDecoder(v)
+	k.UID = d.uint32()
+	k.Pending = d.bool()
+	k.Size = d.int()
+	k.Source = d.string()
+	k.RefID = d.string()
+	k.At = d.time()
+	return k, d.finish()
+}
+
+func encodeRef(r RefRecord) []byte {
+	e := newEncoder(48 + len(r.Key) + len(r.BodyHash) + len(r.Folder))
+	e.uint(uint64(r.State))
+	e.string(r.Key)
+	e.string(r.BodyHash)
+	e.string(r.Folder)
+	e.uint(uint64(r.UID))
+	e.time(r.FirstSeen)
+	e.time(r.Done)
+	return e.b
+}
+
+func decodeRef(v []byte) (RefRecord, error) {
+	var r RefRecord
+	d := newDecoder(v)
+	st := d.uint()
+	if st > 255 {
+		return r, errCorrupt
+	}
+	r.State = RefState(st)
+	r.Key = d.string()
+	r.BodyHash = d.string()
+	r.Folder = d.string()
+	r.UID = d.uint32()
+	r.FirstSeen = d.time()
+	r.Done = d.time()
+	return r, d.finish()
+}
+
+func encodeFolder(f FolderRecord) []byte {
+	e := newEncoder(8)
+	e.bool(f.Indexed)
+	e.uint(uint64(f.UIDValidity))
+	return e.b
+}
+
+func decodeFolder(v []byte) (FolderRecord, error) {
+	var f FolderRecord
+	d := newDecoder(v)
+	f.Indexed = d.bool()
+	f.UIDValidity = d.uint32()
+	return f, d.finish()
+}
+
+func encodeRun(r Run) []byte {
+	e := newEncoder(48 + len(r.Result))
+	e.time(r.Start)
+	e.time(r.End)
+	for _, n := range []int{r.Copied, r.Present, r.Duplicates, r.Failed} {
+		e.int(int64(n))
+	}
+	e.int(r.Bytes)
+	e.string(r.Result)
+	return e.b
+}
+
+func decodeRun(v []byte) (Run, error) {
+	var r Run
+	d := newDecoder(v)
+	r.Start = d.time()
+	r.End = d.time()
+	for _, p := range []*int{&r.Copied, &r.Present, &r.Duplicates, &r.Failed} {
+		*p = int(d.int())
+	}
+	r.Bytes = d.int()
+	r.Result = d.string()
+	return r, d.finish()
+}
