@@ -73,21 +73,22 @@ func (s *Source) list(ctx context.Context) ([]listing, error) {
 // uidlAndList sends UIDL and LIST and reads both replies. uidls is nil
 // when the server has no UIDL and Options.AllowNoUIDL is set.
 func (s *Source) uidlAndList() (uidls map[int]string, sizes map[int]int64, err error) {
+	pipelined := s.window() > 1
 	s.w.WriteString("UIDL\r\n")
-	if s.hasCap("PIPELINING") {
+	if pipelined {
 		s.w.WriteString("LIST\r\n")
-	} else if err := s.flush(); err != nil {
+	}
+	if err := s.flush(); err != nil {
 		return nil, nil, fmt.Errorf("pop3 uidl: %w", err)
 	}
 	uidls, uidlErr := s.readUIDL()
 	if uidlErr != nil && s.broken != nil {
 		return nil, nil, uidlErr
 	}
-	if !s.hasCap("PIPELINING") {
-		s.w.WriteString("LIST\r\n")
-	}
-	if err := s.flush(); err != nil {
-		return nil, nil, fmt.Errorf("pop3 list: %w", err)
+	if !pipelined {
+		if err := s.cmd("LIST"); err != nil {
+			return nil, nil, fmt.Errorf("pop3 list: %w", err)
+		}
 	}
 	sizes, err = s.readLIST()
 	if err != nil {
