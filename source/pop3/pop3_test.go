@@ -21,7 +21,7 @@ func trickyMessages(t testing.TB) map[string][]byte {
 	hdr := "From: a@example.org\r\nSubject: x\r\n\r\n"
 	m := map[string][]byte{
 		"dot lines":    []byte(hdr + ".\r\n..\r\n...\r\n.x\r\nmid.dle\r\n. \r\n.\r\n"),
-		"dot last":     []byte(hdr + "body\r\n."+"\r\n"),
+		"dot last":     []byte(hdr + "body\r\n." + "\r\n"),
 		"dot cr":       []byte(hdr + ".\rnot an end\r\n.\r.\r\n"),
 		"10k line":     []byte(hdr + strings.Repeat("0123456789", 1000) + "\r\n"),
 		"1M line":      []byte(hdr + strings.Repeat(".abcdefghi", 100_000) + "\r\n"),

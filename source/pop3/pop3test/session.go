@@ -56,8 +56,8 @@ func newSession(srv *Server, c net.Conn) *session {
 func (s *session) run() {
 	defer close(s.done)
 	defer func() {
-		if s.authed != "" {
-			s.srv.logout(s.authed, s.deletedMsgs(), s.quit)
+		if s.authed != "" { // the connection ended without QUIT
+			s.srv.logout(s.authed, nil, false)
 		}
 	}()
 	go s.readLoop(bufio.NewReader(s.conn))
@@ -140,7 +140,13 @@ func (s *session) handle(line string) bool {
 	case "CAPA":
 		return s.capa()
 	case "QUIT":
+		// Update and unlock before the reply, so that a client that
+		// saw +OK finds the maildrop updated and free.
 		s.quit = true
+		if s.authed != "" {
+			s.srv.logout(s.authed, s.deletedMsgs(), true)
+			s.authed = ""
+		}
 		return s.reply("+OK bye")
 	case "NOOP":
 		return s.reply("+OK")
