@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 
@@ -427,5 +428,37 @@ func TestUntrustedCertificate(t *testing.T) {
 				t.Errorf("credentials were sent to an untrusted server")
 			}
 		})
+	}
+}
+
+func TestCustomDialer(t *testing.T) {
+	srv := newServer(t, pop3test.Options{}, pop3test.SampleMessages(1))
+	opts := plainOptions(srv)
+	var dialed []string
+	opts.Addr = "pop.example.invalid:110"
+	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dialed = append(dialed, network+" "+addr)
+		var d net.Dialer
+		return d.DialContext(ctx, network, srv.Addr)
+	}
+	s := dial(t, opts)
+	if len(dialed) != 1 || dialed[0] != "tcp pop.example.invalid:110" {
+		t.Errorf("Dialer called with %q, want [\"tcp pop.example.invalid:110\"]", dialed)
+	}
+	if refs := listAll(t, s); len(refs) != 1 {
+		t.Errorf("List() gave %d refs, want 1", len(refs))
+	}
+}
+
+func TestCredentialsWithLineBreakRefused(t *testing.T) {
+	srv := newServer(t, pop3test.Options{NoSASL: true}, nil)
+	opts := plainOptions(srv)
+	opts.Password = "x\r\nDELE 1"
+	_, err := Dial(context.Background(), opts)
+	if !errors.Is(err, source.ErrAuth) || strings.Contains(err.Error(), "DELE") {
+		t.Fatalf("Dial() = %v, want ErrAuth without the password", err)
+	}
+	if n := srv.Count("PASS") + srv.Count("DELE"); n != 0 {
+		t.Errorf("server got %d PASS/DELE, want 0", n)
 	}
 }

@@ -215,11 +215,12 @@ func (s *Source) retrOne(ctx context.Context, num int, fn func(io.Reader) error)
 // already sent. A failure breaks the session.
 func (s *Source) dropReplies(ctx context.Context, nums []int) {
 	for _, num := range nums {
-		err := s.retrOne(ctx, num, func(io.Reader) error { return nil })
+		// A refused RETR has no body: still in sync. Only a broken
+		// session stops the loop.
+		s.retrOne(ctx, num, func(io.Reader) error { return nil })
 		if s.broken != nil {
 			return
 		}
-		_ = err // a refused RETR has no body: in sync
 	}
 }
 
