@@ -15,6 +15,6 @@
 //
 // Errors are classified here, once: authentication refusals wrap
 // source.ErrAuth, a RETR the server refuses wraps source.ErrNotFound,
-// network errors, timeouts and the response codes [IN-USE], [SYS/TEMP]
-// and [LOGIN-DELAY] (RFC 2449, RFC 3206) are source.TemporaryError.
+// network errors, timeouts and the response codes IN-USE, SYS/TEMP
+// and LOGIN-DELAY (RFC 2449, RFC 3206) are source.TemporaryError.
 package pop3
