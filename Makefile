@@ -1,0 +1,27 @@
+# mailferry — the two commands a fresh machine needs are `make demo` and `make test`.
+GO ?= go
+
+.PHONY: build demo test test-short bench fuzz vet
+
+build:
+	$(GO) build -o bin/mailferry ./cmd/mailferry
+
+# A complete migration between embedded servers, then a second run that copies nothing.
+demo:
+	$(GO) run ./cmd/mailferry demo
+
+# Unit tests, in-process servers and the integration tests against a private Dovecot.
+# With CI=true a missing Dovecot fails the tests instead of skipping them.
+test: vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+# The speed and memory benchmark against Dovecot (see README, Performance).
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./migrate/bench/

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"golang.org/x/term"
+)
+
+// MigrateOptions are the flags of mailferry migrate.
+type MigrateOptions struct {
+	ConfigFile string
+	DryRun     bool
+	Sources    []string
+	Folder     string
+}
+
+// AddFlags adds the flags; those that name config keys are bound to them
+// in bindFlags.
+func (o *MigrateOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVarP(&o.ConfigFile, "config", "c", "", "YAML config file")
+	f.BoolVarP(&o.DryRun, "dry-run", "n", false, "connect, list and say what would be copied; write nothing anywhere")
+	f.StringArrayVar(&o.Sources, "source", nil, "source URL, instead of the config's sources (repeatable)")
+	f.StringVar(&o.Folder, "folder", "INBOX", "target folder for --source")
+	f.String("state", "", "state file (config key state)")
+	f.String("target", "", "target URL, imaps://user@host[:port] or imap://user@host[:port] (target.url)")
+	f.String("dedup", "", "dedup scope: account, folder or off (dedup)")
+	f.Int("connections", 0, "IMAP connections to the target (target.connections)")
+	f.Duration("lock-timeout", 0, "wait this long for another run to release the state file (lock_timeout)")
+}
+
+var flagKeys = map[string]string{
+	"state": "state", "target": "target.url", "dedup": "dedup",
+	"connections": "target.connections", "lock-timeout": "lock_timeout",
+}
+
+func bindFlags(v *viper.Viper, f *pflag.FlagSet) error {
+	for flag, key := range flagKeys {
+		if err := v.BindPFlag(key, f.Lookup(flag)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newMigrateCommand(g *GlobalOptions) *cobra.Command {
+	var o MigrateOptions
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Copy the messages of the configured sources into the target",
+		Long: `Copy every message of the configured POP3 sources into IMAP folders, once.
+
+Settings come from the config file, then MAILFERRY_* environment variables
+(MAILFERRY_TARGET_URL sets target.url, MAILFERRY_STATE sets state, ...),
+then flags. Passwords never go on the command line: each server's password
+comes from password_file, password_command, or the environment variable
+that password_env names (default MAILFERRY_TARGET_PASSWORD and
+MAILFERRY_SOURCE_PASSWORD), or a prompt on a terminal.
+
+` + exitCodesHelp,
+		Example: `  # the job a config file describes
+  mailferry migrate --config configs/single-user.yaml
+
+  # what would be copied, without writing anything
+  mailferry migrate --config mailferry.yaml --dry-run
+
+  # no config file
+  export MAILFERRY_SOURCE_PASSWORD=... MAILFERRY_TARGET_PASSWORD=...
+  mailferry migrate --source pop3s://alice@pop.example.net \
+      --target imaps://alice@mail.example.org --state ~/.mailferry.db`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := viper.New()
+			if err := bindFlags(v, cmd.Flags()); err != nil {
+				return err
+			}
+			c, err := o.config(v)
+			if err != nil {
+				return err
+			}
+			return runMigrate(cmd.Context(), g, c, o.DryRun)
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// config loads the configuration, with --source replacing its sources.
+func (o *MigrateOptions) config(v *viper.Viper) (*Config, error) {
+	if len(o.Sources) > 0 {
+		var list []map[string]any
+		for _, s := range o.Sources {
+			list = append(list, map[string]any{"url": s, "folder": o.Folder})
+		}
+		v.Set("sources", list)
+	}
+	if o.ConfigFile == "" && !v.IsSet("target.url") {
+		return nil, configErrorf("give --config FILE, or --target and --source (see mailferry migrate --help)")
+	}
+	return loadConfig(v, o.ConfigFile)
+}
+
+// runMigrate runs the job c describes and prints its summary.
+func runMigrate(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool) error {
+	log, err := g.logger()
+	if err != nil {
+		return err
+	}
+	j, err := buildJob(ctx, c, dryRun, log)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	p := g.progress(log)
+	j.m.Event = p.Event
+	rep, err := j.m.Run(ctx)
+	p.Done()
+	if !g.Quiet || err != nil || rep.Failed() > 0 {
+		printSummary(g.stdout, rep)
+	}
+	if err == nil && rep.Failed() > 0 {
+		return errMessagesFailed
+	}
+	return err
+}
+
+// progress picks the display: a bar on a terminal, log lines otherwise.
+func (g *GlobalOptions) progress(l *slog.Logger) progress {
+	switch {
+	case g.Quiet:
+		return quietProgress{log: l}
+	case isTerminal(g.stderr):
+		return newBarProgress(g.stderr, l)
+	}
+	return newLineProgress(l, 10*time.Second)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

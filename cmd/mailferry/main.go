@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mailferry/mailferry/migrate"
+	"github.com/mailferry/mailferry/state"
+)
+
+// Exit codes, as documented in every command's help.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitConnect     = 3
+	exitLocked      = 4
+	exitInterrupted = 130
+)
+
+const exitCodesHelp = `Exit codes:
+  0    done
+  1    done, but some messages failed (listed in the summary)
+  2    usage or configuration error
+  3    cannot connect, authenticate or verify TLS, or the target is over quota
+  4    the state file is locked by another run
+  130  interrupted (state consistent: run again to resume)`
+
+// errMessagesFailed ends a run in which some messages could not be copied.
+var errMessagesFailed = errors.New("some messages could not be copied")
+
+// GlobalOptions hold the flags every command has.
+type GlobalOptions struct {
+	LogFormat string
+	Quiet     bool
+	Verbose   bool
+	stdout    io.Writer
+	stderr    io.Writer
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCommand(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	stop()
+	code := exitCode(err)
+	if err != nil && !errors.Is(err, errMessagesFailed) {
+		fmt.Fprintf(os.Stderr, "mailferry: %v\n", err)
+	}
+	os.Exit(code)
+}
+
+// exitCode maps an error to the exit code of the process: the one place
+// that decides it.
+func exitCode(err error) int {
+	var cfgErr *configError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errMessagesFailed):
+		return exitFailed
+	case errors.As(err, &cfgErr):
+		return exitUsage
+	case errors.Is(err, state.ErrLocked):
+		return exitLocked
+	}
+	switch migrate.ClassOf(err) {
+	case migrate.ClassInterrupted:
+		return exitInterrupted
+	case migrate.ClassConnect:
+		return exitConnect
+	}
+	return exitFailed
+}
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	g := &GlobalOptions{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "mailferry",
+		Short: "Move e-mail from POP3 into IMAP folders, exactly once",
+		Long: `mailferry reads the messages of POP3 maildrops and appends them to IMAP
+folders byte for byte, with their dates. A state file remembers what was
+copied, so a run can be stopped and resumed at any moment and a message is
+never copied twice.
+
+` + exitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &configError{err} })
+	f := root.PersistentFlags()
+	f.StringVar(&g.LogFormat, "log-format", "text", "log format on stderr: text or json")
+	f.BoolVarP(&g.Quiet, "quiet", "q", false, "no progress; print the summary only when something failed (for cron)")
+	f.BoolVarP(&g.Verbose, "verbose", "v", false, "log more detail")
+	root.AddCommand(newMigrateCommand(g), newDemoCommand(g), newVersionCommand(g))
+	return root
+}
+
+// logger builds the logger the flags ask for, on stderr.
+func (g *GlobalOptions) logger() (*slog.Logger, error) {
+	level := slog.LevelInfo
+	switch {
+	case g.Verbose:
+		level = slog.LevelDebug
+	case g.Quiet:
+		level = slog.LevelWarn
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch g.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(g.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
+	}
+	return nil, configErrorf("--log-format: %q is not text or json", g.LogFormat)
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/mailferry/mailferry/migrate"
+)
+
+// printSummary writes what a person needs to know after a run.
+func printSummary(w io.Writer, rep *migrate.Report) {
+	elapsed := rep.End.Sub(rep.Start)
+	verb := "copied"
+	if rep.DryRun {
+		verb = "would copy"
+		fmt.Fprintln(w, "Dry run: nothing was written to the target, the state or the source.")
+	}
+	fmt.Fprintf(w, "%-16s %d (%s)\n", verb+":", rep.Copied, humanBytes(rep.Bytes))
+	fmt.Fprintf(w, "%-16s %d\n", "already present:", rep.Present)
+	fmt.Fprintf(w, "%-16s %d\n", "duplicates:", rep.Duplicates)
+	fmt.Fprintf(w, "%-16s %d\n", "done before:", rep.Known)
+	if rep.Recovered > 0 {
+		fmt.Fprintf(w, "%-16s %d (left pending by an interrupted run, found in the target)\n", "recovered:", rep.Recovered)
+	}
+	if rep.Vanished > 0 {
+		fmt.Fprintf(w, "%-16s %d (deleted from the source during the run)\n", "vanished:", rep.Vanished)
+	}
+	fmt.Fprintf(w, "%-16s %d\n", "failed:", rep.Failed())
+	for _, f := range rep.Failures {
+		fmt.Fprintf(w, "  %s message %s -> %s: %s\n", f.Source, f.RefID, f.Folder, f.Reason)
+	}
+	rate := float64(rep.Copied) / max(elapsed.Seconds(), 0.001)
+	fmt.Fprintf(w, "%-16s %s, %.1f msgs/s, %s/s\n", "time:", elapsed.Round(time.Millisecond), rate,
+		humanBytes(int64(float64(rep.Bytes)/max(elapsed.Seconds(), 0.001))))
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,44 @@
+package migrate
+
+import (
+	"context"
+	"sync"
+)
+
+// claims is a set of keys held by workers: a worker that wants a key held
+// by another waits until it is released. The zero value is ready.
+type claims struct {
+	mu   sync.Mutex
+	held map[string]chan struct{}
+}
+
+// acquire waits until key is free and takes it, or returns ctx's error.
+func (c *claims) acquire(ctx context.Context, key string) error {
+	for {
+		c.mu.Lock()
+		if c.held == nil {
+			c.held = map[string]chan struct{}{}
+		}
+		ch, busy := c.held[key]
+		if !busy {
+			c.held[key] = make(chan struct{})
+			c.mu.Unlock()
+			return nil
+		}
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// release frees key and wakes its waiters.
+func (c *claims) release(key string) {
+	c.mu.Lock()
+	ch := c.held[key]
+	delete(c.held, key)
+	c.mu.Unlock()
+	close(ch)
+}

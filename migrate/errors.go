@@ -1,0 +1,86 @@
+package migrate
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/mailferry/mailferry/source"
+	"github.com/mailferry/mailferry/target"
+)
+
+// Class is what an error means for the job.
+type Class int
+
+// Error classes, from harmless to fatal.
+const (
+	ClassNone        Class = iota
+	ClassMessage           // one message failed for good; the run goes on
+	ClassTransient         // retry after a pause
+	ClassConnect           // cannot connect, authenticate, verify TLS, or the target is full
+	ClassInterrupted       // the context ended
+	ClassFatal             // anything else: stop the job
+)
+
+// A ConnectError is a failure to reach or log in to a server that retrying
+// did not cure.
+type ConnectError struct {
+	What string // "source pop3s://alice@host:995", "target"
+	Err  error
+}
+
+func (e *ConnectError) Error() string { return e.What + ": " + e.Err.Error() }
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// ClassOf classifies err. Adapters mark their errors with the sentinel
+// errors and TemporaryError types of packages source and target; this is
+// the one place that acts on those marks.
+func ClassOf(err error) Class {
+	var certErr *tls.CertificateVerificationError
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var connErr *ConnectError
+	var temp interface{ Temporary() bool }
+	switch {
+	case err == nil:
+		return ClassNone
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return ClassInterrupted
+	case errors.Is(err, source.ErrAuth), errors.Is(err, target.ErrAuth),
+		errors.Is(err, target.ErrOverQuota), errors.As(err, &connErr),
+		errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
+		return ClassConnect
+	case errors.Is(err, target.ErrRejected), errors.Is(err, source.ErrNotFound):
+		return ClassMessage
+	case errors.As(err, &temp) && temp.Temporary():
+		return ClassTransient
+	}
+	return ClassFatal
+}
+
+// backoff returns the pause before try n (0-based): base doubled n times,
+// capped, with ±25 % jitter so that many workers do not retry in step.
+func backoff(n int, base, max time.Duration) time.Duration {
+	d := base
+	for i := 0; i < n && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	jitter := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4
+	return d + jitter
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,145 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/mailferry/mailferry/migrate/identity"
+	"github.com/mailferry/mailferry/target"
+)
+
+// indexCache answers "is this message already in that target folder?". It
+// reads a folder's Message-IDs and sizes once per run (one round trip),
+// and fetches a server message only to compare bodies when an ID or, for
+// messages keyed by content, a size matches.
+type indexCache struct {
+	t     target.Target
+	state Store
+
+	mu      sync.Mutex
+	folders map[string]*folderIndex
+	ids     map[string]identity.ID // folder "\x00" uid -> identity of a fetched message
+}
+
+// folderIndex is the content of one folder when it was read.
+type folderIndex struct {
+	ready  chan struct{} // closed when loaded
+	err    error
+	byKey  map[string][]uint32 // "<message-id>" -> UIDs
+	bySize map[int64][]uint32  // messages without a usable ID, by size
+}
+
+func newIndexCache(t target.Target, st Store) *indexCache {
+	return &indexCache{t: t, state: st, folders: map[string]*folderIndex{}, ids: map[string]identity.ID{}}
+}
+
+// locate returns the UID of a message in folder with the identity id. With
+// fresh it reads the folder again, to see what this run appended; without,
+// a folder that an earlier run has fully compared (state) is not read.
+func (c *indexCache) locate(ctx context.Context, folder string, id identity.ID, fresh bool) (uint32, bool, error) {
+	fi, err := c.folder(ctx, folder, fresh)
+	if err != nil {
+		return 0, false, err
+	}
+	candidates := fi.bySize[id.Size]
+	if id.MessageID != "" {
+		candidates = fi.byKey[id.Key]
+	}
+	for _, uid := range candidates {
+		got, err := c.identity(ctx, folder, uid)
+		if err != nil {
+			return 0, false, err
+		}
+		if same(got, id) {
+			return uid, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// same reports whether a server message and a source message are one.
+func same(server, src identity.ID) bool {
+	if src.MessageID != "" {
+		return server.Key == src.Key && server.BodyHash == src.BodyHash
+	}
+	return server.ContentHash == src.ContentHash
+}
+
+func (c *indexCache) folder(ctx context.Context, folder string, fresh bool) (*folderIndex, error) {
+	c.mu.Lock()
+	fi, ok := c.folders[folder]
+	if ok && fresh {
+		select {
+		case <-fi.ready: // loaded: replace it
+			ok = false
+		default: // being loaded right now: that load is fresh enough
+		}
+	}
+	if ok {
+		c.mu.Unlock()
+		select {
+		case <-fi.ready:
+			return fi, fi.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	fi = &folderIndex{ready: make(chan struct{})}
+	c.folders[folder] = fi
+	c.mu.Unlock()
+	fi.err = c.load(ctx, folder, fi, fresh)
+	if fi.err != nil {
+		c.mu.Lock()
+		delete(c.folders, folder) // let a later call try again
+		c.mu.Unlock()
+	}
+	close(fi.ready)
+	return fi, fi.err
+}
+
+func (c *indexCache) load(ctx context.Context, folder string, fi *folderIndex, fresh bool) error {
+	fi.byKey, fi.bySize = map[string][]uint32{}, map[int64][]uint32{}
+	if !fresh {
+		rec, ok, err := c.state.Folder(folder)
+		if err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+		if ok && rec.Indexed {
+			return nil
+		}
+	}
+	entries, err := c.t.Index(ctx, folder)
+	if err != nil {
+		return fmt.Errorf("index %q: %w", folder, err)
+	}
+	for _, e := range entries {
+		if id := identity.ParseMessageID(e.MessageID); id != "" {
+			key := "<" + id + ">"
+			fi.byKey[key] = append(fi.byKey[key], e.UID)
+		} else {
+			fi.bySize[e.Size] = append(fi.bySize[e.Size], e.UID)
+		}
+	}
+	return nil
+}
+
+// identity fetches a server message once and returns its identity.
+func (c *indexCache) identity(ctx context.Context, folder string, uid uint32) (identity.ID, error) {
+	k := fmt.Sprintf("%s\x00%d", folder, uid)
+	c.mu.Lock()
+	id, ok := c.ids[k]
+	c.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	body, err := c.t.Fetch(ctx, folder, uid)
+	if err != nil {
+		return identity.ID{}, fmt.Errorf("fetch %q UID %d: %w", folder, uid, err)
+	}
+	id = identity.Of(body)
+	c.mu.Lock()
+	c.ids[k] = id
+	c.mu.Unlock()
+	return id, nil
+}

@@ -1,0 +1,165 @@
+package migrate
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/mailferry/mailferry/source"
+	"github.com/mailferry/mailferry/state"
+	"github.com/mailferry/mailferry/target"
+)
+
+// A Store is the part of the state the engine uses; *state.Store is one.
+type Store interface {
+	Refs(source string, fn func(id string, r state.RefRecord) error) error
+	Lookup(key string) ([]state.KeyRecord, error)
+	Begin(ctx context.Context, k state.KeyRecord) error
+	Commit(ctx context.Context, k state.KeyRecord, source, refID string, r state.RefRecord) error
+	MarkRef(ctx context.Context, source, refID string, r state.RefRecord) error
+	Pending() ([]state.KeyRecord, error)
+	Forget(ctx context.Context, k state.KeyRecord) error
+	Folder(name string) (state.FolderRecord, bool, error)
+	SetFolder(ctx context.Context, name string, f state.FolderRecord) error
+	AddRun(ctx context.Context, r state.Run) error
+}
+
+var _ Store = (*state.Store)(nil)
+
+// A SourceSpec is one source of a job.
+type SourceSpec struct {
+	// Name identifies the source in the state across runs, for example
+	// "pop3s://alice@pop.example.net:995". It never holds a secret.
+	Name string
+	// Folder is the target folder for the source's top level.
+	Folder string
+	// Open connects to the source. The engine calls it again to reconnect
+	// after a transient error.
+	Open func(ctx context.Context) (source.Source, error)
+}
+
+// Dedup says which earlier copies make a message a duplicate.
+type Dedup string
+
+// Dedup scopes.
+const (
+	DedupAccount Dedup = "account" // a copy in any folder of the account
+	DedupFolder  Dedup = "folder"  // a copy in the same folder
+	DedupOff     Dedup = "off"     // every source message is copied once
+)
+
+// Options tune a Migrator. The zero value of each field picks the default
+// given in applyDefaults.
+type Options struct {
+	Dedup          Dedup
+	DryRun         bool
+	Uploaders      int           // APPENDs in flight
+	MemoryBytes    int64         // message bytes held in memory between read and upload
+	SpoolThreshold int64         // messages larger than this go to a temp file
+	SpoolDir       string        // where spooled messages go
+	Batch          int           // messages asked of a source at once
+	MaxAttempts    int           // tries of one message on transient errors
+	Reconnects     int           // reconnections to a source in one run
+	Backoff        time.Duration // first wait before a retry; doubles, with jitter
+	MaxBackoff     time.Duration
+	Logger         *slog.Logger
+}
+
+func (o *Options) applyDefaults() {
+	if o.Dedup == "" {
+		o.Dedup = DedupAccount // the design's default: one copy per account
+	}
+	if o.Uploaders <= 0 {
+		o.Uploaders = 8 // one per default target connection
+	}
+	if o.MemoryBytes <= 0 {
+		o.MemoryBytes = 16 << 20 // keeps peak memory well under 64 MiB
+	}
+	if o.SpoolThreshold <= 0 {
+		o.SpoolThreshold = 1 << 20 // most mail is far smaller; attachments go to disk
+	}
+	if o.SpoolThreshold > o.MemoryBytes {
+		o.SpoolThreshold = o.MemoryBytes
+	}
+	if o.Batch <= 0 {
+		o.Batch = 64 // enough RETRs in flight to hide a WAN round trip
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 6 // with the backoff below: about a minute of trying
+	}
+	if o.Reconnects <= 0 {
+		o.Reconnects = 10
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 500 * time.Millisecond
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// EventKind tells what happened to a message.
+type EventKind int
+
+// Event kinds.
+const (
+	EventListed    EventKind = iota // a source was listed: Count and Bytes are still to do
+	EventCopied                     // appended to the target (or would be, in a dry run)
+	EventPresent                    // already in the target folder
+	EventDuplicate                  // the same message was copied from elsewhere
+	EventFailed                     // could not be copied; Err says why
+	EventVanished                   // the source no longer had it
+	EventRetry                      // a transient error; Err says which, the engine retries
+)
+
+func (k EventKind) String() string {
+	return [...]string{"listed", "copied", "present", "duplicate", "failed", "vanished", "retry"}[k]
+}
+
+// An Event reports progress. Events reach Migrator.Event one at a time.
+type Event struct {
+	Kind   EventKind
+	Source string
+	Ref    source.Ref
+	Folder string
+	Count  int   // EventListed: messages to read
+	Bytes  int64 // EventListed: their octets; otherwise the message's
+	Err    error
+}
+
+// A Failure is one message that could not be copied.
+type Failure struct {
+	Source, RefID, Folder string
+	Reason                string
+}
+
+// A Report sums up a run.
+type Report struct {
+	Start, End time.Time
+	DryRun     bool
+	Listed     int   // messages the sources hold
+	Known      int   // done by an earlier run: not read again
+	Copied     int   // appended (in a dry run: would be)
+	Bytes      int64 // octets appended (would be)
+	Present    int   // found already in the target
+	Duplicates int   // same message copied from elsewhere
+	Vanished   int   // gone from the source before it could be read
+	Recovered  int   // pending records of a killed run found in the target
+	Failures   []Failure
+}
+
+// Failed is the number of messages that could not be copied.
+func (r *Report) Failed() int { return len(r.Failures) }
+
+// A Migrator copies the messages of Sources into Target once.
+type Migrator struct {
+	Target  target.Target
+	State   Store
+	Sources []SourceSpec
+	Options Options
+	// Event is called for each event, never concurrently; nil ignores them.
+	Event func(Event)
+}

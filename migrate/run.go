@@ -1,0 +1,167 @@
+package migrate
+
+import (
+	"context"
+	"path"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/mailferry/mailferry/migrate/identity"
+	"github.com/mailferry/mailferry/source"
+	"github.com/mailferry/mailferry/state"
+)
+
+// An item is one message read from a source, on its way to the target.
+type item struct {
+	spec   *SourceSpec
+	ref    source.Ref
+	folder string
+	sp     *spool
+	id     identity.ID
+	weight int64
+	mem    *semaphore.Weighted
+}
+
+func (it *item) release() {
+	it.sp.Close()
+	it.mem.Release(it.weight)
+}
+
+// run is the state of one Migrator.Run.
+type run struct {
+	m      *Migrator
+	opts   Options
+	mem    *semaphore.Weighted
+	claims claims
+	index  *indexCache
+
+	mu        sync.Mutex // guards what follows and serialises events
+	rep       Report
+	dryCopied map[string]bool     // dry run: keys that would be copied
+	troubled  map[string]bool     // folders where something failed
+	folders   map[string]struct{} // folders this run wrote or looked at
+}
+
+// Run copies every message of every source that the state does not know
+// as done. It returns the report and the error that stopped the job, if
+// any; failed messages are in the report, not the error. Run may be called
+// once per Migrator.
+func (m *Migrator) Run(ctx context.Context) (*Report, error) {
+	r := &run{m: m, opts: m.Options, dryCopied: map[string]bool{},
+		troubled: map[string]bool{}, folders: map[string]struct{}{}}
+	r.opts.applyDefaults()
+	r.mem = semaphore.NewWeighted(r.opts.MemoryBytes)
+	r.index = newIndexCache(m.Target, m.State)
+	r.rep.Start, r.rep.DryRun = time.Now(), r.opts.DryRun
+
+	err := r.recoverPending(ctx)
+	if err == nil {
+		err = r.pipeline(ctx)
+	}
+	return r.finish(ctx, err)
+}
+
+// pipeline runs one reader over the sources, in order, and Uploaders
+// workers that deliver what it reads.
+func (r *run) pipeline(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	work := make(chan *item, r.opts.Uploaders)
+	g.Go(func() error {
+		defer close(work)
+		for i := range r.m.Sources {
+			if err := r.runSource(gctx, &r.m.Sources[i], work); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for range r.opts.Uploaders {
+		g.Go(func() error {
+			for it := range work {
+				err := r.deliver(gctx, it)
+				it.release()
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	for it := range work { // left behind by workers that stopped early
+		it.release()
+	}
+	return err
+}
+
+func (r *run) finish(ctx context.Context, err error) (*Report, error) {
+	r.rep.End = time.Now()
+	if r.opts.DryRun {
+		return &r.rep, err
+	}
+	// A folder whose every message this run went through without trouble
+	// has been compared with the server once; later runs trust the state.
+	bg := context.WithoutCancel(ctx)
+	if err == nil {
+		for f := range r.folders {
+			if !r.troubled[f] {
+				if ferr := r.m.State.SetFolder(bg, f, state.FolderRecord{Indexed: true}); ferr != nil {
+					err = ferr
+				}
+			}
+		}
+	}
+	run := state.Run{Start: r.rep.Start, End: r.rep.End, Copied: r.rep.Copied, Present: r.rep.Present,
+		Duplicates: r.rep.Duplicates, Failed: r.rep.Failed(), Bytes: r.rep.Bytes, Result: resultOf(err, &r.rep)}
+	if herr := r.m.State.AddRun(bg, run); herr != nil && err == nil {
+		err = herr
+	}
+	return &r.rep, err
+}
+
+func resultOf(err error, rep *Report) string {
+	switch {
+	case err != nil && ClassOf(err) == ClassInterrupted:
+		return "interrupted"
+	case err != nil:
+		return "error: " + err.Error()
+	case rep.Failed() > 0:
+		return "done with failures"
+	}
+	return "done"
+}
+
+// event updates the report and passes e on, one event at a time.
+func (r *run) event(e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch e.Kind {
+	case EventCopied:
+		r.rep.Copied++
+		r.rep.Bytes += e.Bytes
+	case EventPresent:
+		r.rep.Present++
+	case EventDuplicate:
+		r.rep.Duplicates++
+	case EventVanished:
+		r.rep.Vanished++
+	case EventFailed:
+		r.troubled[e.Folder] = true
+		r.rep.Failures = append(r.rep.Failures, Failure{Source: e.Source, RefID: e.Ref.ID,
+			Folder: e.Folder, Reason: e.Err.Error()})
+	}
+	if r.m.Event != nil {
+		r.m.Event(e)
+	}
+}
+
+// folderOf maps a source folder to the target folder.
+func folderOf(spec *SourceSpec, ref source.Ref) string {
+	if ref.Folder == "" {
+		return spec.Folder
+	}
+	return path.Join(spec.Folder, ref.Folder)
+}
