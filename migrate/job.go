@@ -60,6 +60,7 @@ type Options struct {
 	Batch          int           // messages asked of a source at once
 	MaxAttempts    int           // tries of one message on transient errors
 	Reconnects     int           // reconnections to a source in one run
+	Settle         time.Duration // wait before resolving a killed run's pending records
 	Backoff        time.Duration // first wait before a retry; doubles, with jitter
 	MaxBackoff     time.Duration
 	Logger         *slog.Logger
@@ -89,6 +90,12 @@ func (o *Options) applyDefaults() {
 	}
 	if o.Reconnects <= 0 {
 		o.Reconnects = 10
+	}
+	if o.Settle <= 0 {
+		// A server finishes an APPEND whose literal arrived even when the
+		// client died just after sending it; give it time to, so that the
+		// message is found instead of appended twice.
+		o.Settle = 5 * time.Second
 	}
 	if o.Backoff <= 0 {
 		o.Backoff = 500 * time.Millisecond

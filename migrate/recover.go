@@ -21,6 +21,9 @@ func (r *run) recoverPending(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
+	if err := r.settle(ctx, pending); err != nil {
+		return err
+	}
 	read := map[string]bool{} // folders read afresh: once is enough
 	for _, k := range pending {
 		if err := r.resolve(ctx, k, !read[k.Folder]); err != nil {
@@ -30,6 +33,26 @@ func (r *run) recoverPending(ctx context.Context) error {
 	}
 	return nil
 }
+
+// settle waits Options.Settle when a pending record may belong to a run
+// that died moments ago: an APPEND it sent in full may still be being
+// stored by the server, and must be seen as stored. The run that left the
+// record died before this one started, so waiting from now is enough. A
+// record older than recentPending cannot have an APPEND still in flight.
+func (r *run) settle(ctx context.Context, pending []state.KeyRecord) error {
+	for _, k := range pending {
+		if time.Since(k.At) < recentPending {
+			r.opts.Logger.Info("waiting for the target to settle before resolving pending messages",
+				"pending", len(pending), "wait", r.opts.Settle)
+			return sleep(ctx, r.opts.Settle)
+		}
+	}
+	return nil
+}
+
+// recentPending bounds how long an APPEND can stay in flight: far above
+// the target's watchdog for any message size.
+const recentPending = 6 * time.Hour
 
 func (r *run) resolve(ctx context.Context, k state.KeyRecord, fresh bool) error {
 	id := identity.ID{Key: k.Key, BodyHash: k.BodyHash, Size: k.Size}
