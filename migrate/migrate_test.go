@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mailferry/mailferry/migrate"
 	"github.com/mailferry/mailferry/source"
@@ -38,6 +39,8 @@ func newRig(t *testing.T, msgs [][]byte) *rig {
 			Messages: map[string][][]byte{"u": msgs}}),
 		imap:  imaptest.NewServer(t, "u", "imap-secret"),
 		state: filepath.Join(t.TempDir(), "state.db"),
+		// In-process servers store an APPEND before answering it.
+		opts: migrate.Options{Settle: time.Millisecond},
 	}
 }
 
