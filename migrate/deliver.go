@@ -21,15 +21,12 @@ func (r *run) claimKey(it *item) string {
 	return it.id.Key + "\x00" + it.id.BodyHash
 }
 
-// deliver decides what to do with one message and does it. It returns an
-// error only when the job must stop; a message that fails alone is an
-// event.
+// deliver decides what to do with one message and does it. The item holds
+// the claim of its key, so no other worker handles the same message
+// meanwhile. It returns an error only when the job must stop; a message
+// that fails alone is an event.
 func (r *run) deliver(ctx context.Context, it *item) error {
-	key := r.claimKey(it)
-	if err := r.claims.acquire(ctx, key); err != nil {
-		return err
-	}
-	defer r.claims.release(key)
+	key := it.claim
 	r.mu.Lock()
 	r.folders[it.folder] = struct{}{}
 	r.mu.Unlock()

@@ -171,6 +171,14 @@ func (rd *reader) take(ctx context.Context, ref source.Ref, body io.Reader) erro
 	}
 	it.id = h.Sum()
 	rd.handled[ref.ID] = true
+	// Claim in source order, so that of two copies of one message the
+	// first listed is the one appended, whatever the workers' timing.
+	key := rd.r.claimKey(it)
+	if err := rd.r.claims.acquire(ctx, key); err != nil {
+		it.release()
+		return err
+	}
+	it.claim, it.claims = key, &rd.r.claims
 	select {
 	case rd.work <- it:
 		return nil

@@ -23,11 +23,17 @@ type item struct {
 	id     identity.ID
 	weight int64
 	mem    *semaphore.Weighted
+	claim  string  // the claims key this item holds, "" for none
+	claims *claims // where it holds it
 }
 
+// release frees what the item holds: its spool, its memory, its claim.
 func (it *item) release() {
 	it.sp.Close()
 	it.mem.Release(it.weight)
+	if it.claim != "" {
+		it.claims.release(it.claim)
+	}
 }
 
 // run is the state of one Migrator.Run.
