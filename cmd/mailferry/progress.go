@@ -62,14 +62,15 @@ func (p *barProgress) Event(e migrate.Event) {
 	if p.bar == nil {
 		p.bar = progressbar.NewOptions64(max(p.totalBytes, 1),
 			progressbar.OptionSetWriter(p.w), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSetWidth(30), progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionClearOnFinish())
 	}
 	if e.Kind == migrate.EventListed {
 		p.bar.ChangeMax64(max(p.totalBytes, 1))
 	}
-	p.bar.Describe(fmt.Sprintf("%d/%d messages", p.done, p.total))
+	p.bar.Describe(fmt.Sprintf("%d/%d messages, %s of %s", p.done, p.total, humanBytes(p.doneBtx), humanBytes(p.totalBytes)))
 	p.bar.Set64(min(p.doneBtx, p.totalBytes))
 }
 
