@@ -21,40 +21,101 @@ func (r *run) claimKey(it *item) string {
 	return it.id.Key + "\x00" + it.id.BodyHash
 }
 
-// deliver decides what to do with one message and does it. The item holds
-// the claim of its key, so no other worker handles the same message
-// meanwhile. It returns an error only when the job must stop; a message
-// that fails alone is an event.
-func (r *run) deliver(ctx context.Context, it *item) error {
-	key := it.claim
-	r.mu.Lock()
-	r.folders[it.folder] = struct{}{}
-	r.mu.Unlock()
-
-	if r.opts.Dedup != DedupOff {
-		done, err := r.dedup(ctx, it, key)
-		if done || err != nil {
-			return err
-		}
-	}
-	if r.opts.DryRun {
-		r.mu.Lock()
-		r.dryCopied[key] = true
-		r.mu.Unlock()
-		r.event(r.eventOf(EventCopied, it))
-		return nil
-	}
-	return r.copy(ctx, it)
-}
-
 func (r *run) eventOf(kind EventKind, it *item) Event {
 	return Event{Kind: kind, Source: it.spec.Name, Ref: it.ref, Folder: it.folder, Bytes: it.sp.Size()}
 }
 
-// dedup reports whether the message is already where it should be: copied
-// by an earlier message (state), or found in the target folder (index). It
-// records the finding for the ref.
-func (r *run) dedup(ctx context.Context, it *item, key string) (bool, error) {
+// prepareLoop takes what the reader queued, as many items at once as are
+// waiting (up to Batch), and passes on those that need an APPEND, each
+// with its pending record durable.
+func (r *run) prepareLoop(ctx context.Context, in <-chan *item, out chan<- *item) error {
+	for {
+		var batch []*item
+		select {
+		case it, ok := <-in:
+			if !ok {
+				return nil
+			}
+			batch = append(batch, it)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	more:
+		for len(batch) < r.opts.Batch {
+			select {
+			case it, ok := <-in:
+				if !ok {
+					break more
+				}
+				batch = append(batch, it)
+			default:
+				break more
+			}
+		}
+		ready, err := r.prepare(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for i, it := range ready {
+			select {
+			case out <- it:
+			case <-ctx.Done():
+				releaseAll(ready[i:])
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+func releaseAll(items []*item) {
+	for _, it := range items {
+		it.release()
+	}
+}
+
+// prepare settles the items that the state shows copied already and
+// records the others as pending, in one transaction. It owns batch: on
+// error every item is released.
+func (r *run) prepare(ctx context.Context, batch []*item) ([]*item, error) {
+	var ready []*item
+	var pending []state.KeyRecord
+	for i, it := range batch {
+		r.mu.Lock()
+		r.folders[it.folder] = struct{}{}
+		r.mu.Unlock()
+		if r.opts.Dedup != DedupOff {
+			done, err := r.copiedBefore(ctx, it)
+			if err != nil {
+				releaseAll(batch[i:])
+				releaseAll(ready)
+				return nil, err
+			}
+			if done {
+				it.release()
+				continue
+			}
+		}
+		if !r.opts.DryRun {
+			it.pending = state.KeyRecord{Key: it.id.Key, BodyHash: it.id.BodyHash, Folder: it.folder,
+				Pending: true, Size: it.sp.Size(), Source: it.spec.Name, RefID: it.ref.ID, At: time.Now()}
+			pending = append(pending, it.pending)
+		}
+		ready = append(ready, it)
+	}
+	if len(pending) > 0 {
+		if err := r.m.State.BeginAll(ctx, pending); err != nil {
+			releaseAll(ready)
+			return nil, fmt.Errorf("state: %w", err)
+		}
+	}
+	return ready, nil
+}
+
+// copiedBefore reports whether the state holds a committed copy of the
+// message in the dedup scope, and if so records the ref as a duplicate.
+// The reader claimed the item's key in source order, so an earlier copy
+// from this run is committed by now.
+func (r *run) copiedBefore(ctx context.Context, it *item) (bool, error) {
 	recs, err := r.m.State.Lookup(it.id.Key)
 	if err != nil {
 		return false, fmt.Errorf("state lookup: %w", err)
@@ -69,28 +130,19 @@ func (r *run) dedup(ctx context.Context, it *item, key string) (bool, error) {
 		return true, r.mark(ctx, it, state.RefDuplicate, rec.Folder, rec.UID, EventDuplicate)
 	}
 	r.mu.Lock()
-	dry := r.dryCopied[key]
+	dry := r.dryCopied[it.claim]
 	r.mu.Unlock()
 	if dry {
 		r.event(r.eventOf(EventDuplicate, it))
-		return true, nil
 	}
-	uid, found, err := r.index.locate(ctx, it.folder, it.id, false)
-	if err != nil {
-		return false, err
-	}
-	if found {
-		return true, r.mark(ctx, it, state.RefPresent, it.folder, uid, EventPresent)
-	}
-	return false, nil
+	return dry, nil
 }
 
 // mark records a ref that needs no copy and reports it.
 func (r *run) mark(ctx context.Context, it *item, st state.RefState, folder string, uid uint32, kind EventKind) error {
 	if !r.opts.DryRun {
-		now := time.Now()
 		rec := state.RefRecord{State: st, Key: it.id.Key, BodyHash: it.id.BodyHash, Folder: folder,
-			UID: uid, FirstSeen: r.rep.Start, Done: now}
+			UID: uid, FirstSeen: r.rep.Start, Done: time.Now()}
 		if err := r.m.State.MarkRef(ctx, it.spec.Name, it.ref.ID, rec); err != nil {
 			return fmt.Errorf("state: %w", err)
 		}
@@ -99,19 +151,41 @@ func (r *run) mark(ctx context.Context, it *item, st state.RefState, folder stri
 	return nil
 }
 
-// copy appends the message exactly once: pending record, append, commit.
-func (r *run) copy(ctx context.Context, it *item) error {
-	k := state.KeyRecord{Key: it.id.Key, BodyHash: it.id.BodyHash, Folder: it.folder, Pending: true,
-		Size: it.sp.Size(), Source: it.spec.Name, RefID: it.ref.ID, At: time.Now()}
-	if err := r.m.State.Begin(ctx, k); err != nil {
-		return fmt.Errorf("state: %w", err)
+// deliver copies one prepared message unless the target folder holds it
+// already. It owns it: it releases it or hands it to the committer. It
+// returns an error only when the job must stop; a message that fails
+// alone is an event.
+func (r *run) deliver(ctx context.Context, it *item) error {
+	if r.opts.Dedup != DedupOff {
+		uid, found, err := r.index.locate(ctx, it.folder, it.id, false)
+		if err != nil {
+			it.release()
+			return err
+		}
+		if found {
+			if r.opts.DryRun {
+				r.event(r.eventOf(EventPresent, it))
+				it.release()
+				return nil
+			}
+			return r.commit(it, uid, state.RefPresent, EventPresent)
+		}
+	}
+	if r.opts.DryRun {
+		r.mu.Lock()
+		r.dryCopied[it.claim] = true
+		r.mu.Unlock()
+		r.event(r.eventOf(EventCopied, it))
+		it.release()
+		return nil
 	}
 	uid, err := r.append(ctx, it)
 	if err != nil {
+		defer it.release()
 		if ClassOf(err) != ClassMessage {
-			return err // the pending record stays: the next run asks the server
+			return err // the pending record stays: the next run asks the target
 		}
-		if ferr := r.m.State.Forget(context.WithoutCancel(ctx), k); ferr != nil {
+		if ferr := r.m.State.Forget(context.WithoutCancel(ctx), it.pending); ferr != nil {
 			return fmt.Errorf("state: %w", ferr)
 		}
 		e := r.eventOf(EventFailed, it)
@@ -119,16 +193,86 @@ func (r *run) copy(ctx context.Context, it *item) error {
 		r.event(e)
 		return nil
 	}
-	// The message is in the target: record it even if the run is being
-	// interrupted, so the next run need not ask the server.
+	return r.commit(it, uid, state.RefCopied, EventCopied)
+}
+
+// A commitReq is a message in the target, waiting to be committed.
+type commitReq struct {
+	it   *item
+	op   state.CommitOp
+	kind EventKind
+}
+
+// commit hands the item to the committer. It does not wait for the
+// commit: until it is durable the pending record stands for it, and a
+// crash meanwhile is resolved by asking the target. It does not give up
+// when the run is interrupted either: the message is in the target.
+func (r *run) commit(it *item, uid uint32, st state.RefState, kind EventKind) error {
+	k := it.pending
 	k.Pending, k.UID = false, uid
-	rec := state.RefRecord{State: state.RefCopied, Key: k.Key, BodyHash: k.BodyHash, Folder: k.Folder,
-		UID: uid, FirstSeen: r.rep.Start, Done: time.Now()}
-	if err := r.m.State.Commit(context.WithoutCancel(ctx), k, it.spec.Name, it.ref.ID, rec); err != nil {
-		return fmt.Errorf("state: %w", err)
+	req := commitReq{it: it, kind: kind, op: state.CommitOp{Key: k, Source: it.spec.Name, RefID: it.ref.ID,
+		Ref: state.RefRecord{State: st, Key: k.Key, BodyHash: k.BodyHash, Folder: k.Folder, UID: uid,
+			FirstSeen: r.rep.Start, Done: time.Now()}}}
+	select {
+	case r.commits <- req:
+		return nil
+	case <-r.committerDone:
+		it.release()
+		return fmt.Errorf("state: the committer has stopped")
 	}
-	r.event(r.eventOf(EventCopied, it))
-	return nil
+}
+
+// commitDelay is how long the committer waits for more commits to join a
+// transaction. Commits are not waited on, so it costs no throughput.
+const commitDelay = 20 * time.Millisecond
+
+// commitLoop commits what deliver hands it, in groups, until in closes.
+// It commits even after the run was interrupted: those messages are in
+// the target. A state error stops it and the job.
+func (r *run) commitLoop(in <-chan commitReq) error {
+	for {
+		first, ok := <-in
+		if !ok {
+			return nil
+		}
+		batch, open := r.gather(in, []commitReq{first})
+		ops := make([]state.CommitOp, len(batch))
+		for i, c := range batch {
+			ops[i] = c.op
+		}
+		err := r.m.State.CommitAll(context.Background(), ops)
+		for _, c := range batch {
+			if err == nil {
+				r.event(r.eventOf(c.kind, c.it))
+			}
+			c.it.release()
+		}
+		if err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+		if !open {
+			return nil
+		}
+	}
+}
+
+// gather adds to batch what arrives within commitDelay, up to a bound. It
+// reports whether in is still open.
+func (r *run) gather(in <-chan commitReq, batch []commitReq) ([]commitReq, bool) {
+	timer := time.NewTimer(commitDelay)
+	defer timer.Stop()
+	for len(batch) < 1024 {
+		select {
+		case c, ok := <-in:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, c)
+		case <-timer.C:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 // append stores the message, retrying transient errors. Before each retry

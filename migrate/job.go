@@ -14,8 +14,9 @@ import (
 type Store interface {
 	Refs(source string, fn func(id string, r state.RefRecord) error) error
 	Lookup(key string) ([]state.KeyRecord, error)
-	Begin(ctx context.Context, k state.KeyRecord) error
+	BeginAll(ctx context.Context, ks []state.KeyRecord) error
 	Commit(ctx context.Context, k state.KeyRecord, source, refID string, r state.RefRecord) error
+	CommitAll(ctx context.Context, ops []state.CommitOp) error
 	MarkRef(ctx context.Context, source, refID string, r state.RefRecord) error
 	Pending() ([]state.KeyRecord, error)
 	Forget(ctx context.Context, k state.KeyRecord) error

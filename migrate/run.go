@@ -25,6 +25,8 @@ type item struct {
 	mem    *semaphore.Weighted
 	claim  string  // the claims key this item holds, "" for none
 	claims *claims // where it holds it
+	// pending is the record Begun for the item before its APPEND.
+	pending state.KeyRecord
 }
 
 // release frees what the item holds: its spool, its memory, its claim.
@@ -43,6 +45,9 @@ type run struct {
 	mem    *semaphore.Weighted
 	claims claims
 	index  *indexCache
+
+	commits       chan<- commitReq // to the committer
+	committerDone chan struct{}    // closed when the committer has stopped
 
 	mu        sync.Mutex // guards what follows and serialises events
 	rep       Report
@@ -70,35 +75,67 @@ func (m *Migrator) Run(ctx context.Context) (*Report, error) {
 	return r.finish(ctx, err)
 }
 
-// pipeline runs one reader over the sources, in order, and Uploaders
-// workers that deliver what it reads.
+// pipeline runs the stages of a run, each in its goroutines:
+//
+//	reader (one, over the sources in order): read, spool, identify, claim
+//	  -> prepare (one): dedup against the state, then one Begin for a batch
+//	  -> workers (Uploaders): dedup against the target folder, APPEND
+//	  -> committer (one): one Commit for a batch, then release the items
+//
+// Grouping Begins and Commits into few transactions keeps the state's
+// disk flushes far fewer than the messages: the target's own flushes are
+// what a run should wait for.
 func (r *run) pipeline(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
+	queued := make(chan *item, r.opts.Batch)
 	work := make(chan *item, r.opts.Uploaders)
+	commits := make(chan commitReq, r.opts.Uploaders)
+	r.commits, r.committerDone = commits, make(chan struct{})
 	g.Go(func() error {
-		defer close(work)
+		defer close(queued)
 		for i := range r.m.Sources {
-			if err := r.runSource(gctx, &r.m.Sources[i], work); err != nil {
+			if err := r.runSource(gctx, &r.m.Sources[i], queued); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	g.Go(func() error {
+		defer close(work)
+		return r.prepareLoop(gctx, queued, work)
+	})
+	var workers sync.WaitGroup
 	for range r.opts.Uploaders {
+		workers.Add(1)
 		g.Go(func() error {
+			defer workers.Done()
 			for it := range work {
-				err := r.deliver(gctx, it)
-				it.release()
-				if err != nil {
+				if err := r.deliver(gctx, it); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 	}
+	g.Go(func() error {
+		defer close(r.committerDone)
+		return r.commitLoop(commits)
+	})
+	g.Go(func() error {
+		workers.Wait()
+		close(commits)
+		return nil
+	})
 	err := g.Wait()
-	for it := range work { // left behind by workers that stopped early
-		it.release()
+	// Items left behind by stages that stopped early. Those past prepare
+	// have a pending record: the next run asks the target about them.
+	for _, ch := range []chan *item{queued, work} {
+		for it := range ch {
+			it.release()
+		}
+	}
+	for c := range commits {
+		c.it.release()
 	}
 	return err
 }

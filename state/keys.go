@@ -43,20 +43,37 @@ func (s *Store) Lookup(key string) ([]KeyRecord, error) {
 // the record is durable, or when ctx ends (see Store: the record may
 // then still be written).
 func (s *Store) Begin(ctx context.Context, k KeyRecord) error {
-	k.Pending = true
-	if k.At.IsZero() {
-		k.At = time.Now()
-	}
-	ck, err := compositeKey(k)
-	if err != nil {
-		return fmt.Errorf("state begin: %w", err)
-	}
-	v := encodeKey(k)
-	return s.write(ctx, "begin", func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketKeys).Put(ck, v); err != nil {
-			return err
+	return s.BeginAll(ctx, []KeyRecord{k})
+}
+
+// BeginAll is Begin for many records, in one transaction: all of them are
+// durable when it returns nil.
+func (s *Store) BeginAll(ctx context.Context, ks []KeyRecord) error {
+	now := time.Now()
+	type put struct{ ck, v []byte }
+	puts := make([]put, 0, len(ks))
+	for _, k := range ks {
+		k.Pending = true
+		if k.At.IsZero() {
+			k.At = now
 		}
-		return tx.Bucket(bucketPending).Put(ck, []byte{})
+		ck, err := compositeKey(k)
+		if err != nil {
+			return fmt.Errorf("state begin: %w", err)
+		}
+		puts = append(puts, put{ck, encodeKey(k)})
+	}
+	return s.write(ctx, "begin", func(tx *bolt.Tx) error {
+		keys, pending := tx.Bucket(bucketKeys), tx.Bucket(bucketPending)
+		for _, p := range puts {
+			if err := keys.Put(p.ck, p.v); err != nil {
+				return err
+			}
+			if err := pending.Put(p.ck, []byte{}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -76,6 +93,35 @@ func (s *Store) Commit(ctx context.Context, k KeyRecord, source, refID string, r
 		return fmt.Errorf("state commit: %w", err)
 	}
 	return s.write(ctx, "commit", apply)
+}
+
+// A CommitOp is the arguments of one Commit, for CommitAll.
+type CommitOp struct {
+	Key    KeyRecord
+	Source string
+	RefID  string
+	Ref    RefRecord
+}
+
+// CommitAll is Commit for many messages, in one transaction: all of them
+// are durable when it returns nil, or none is after a crash.
+func (s *Store) CommitAll(ctx context.Context, ops []CommitOp) error {
+	applies := make([]func(*bolt.Tx) error, 0, len(ops))
+	for _, op := range ops {
+		apply, err := commitApply(op.Key, op.Source, op.RefID, op.Ref)
+		if err != nil {
+			return fmt.Errorf("state commit: %w", err)
+		}
+		applies = append(applies, apply)
+	}
+	return s.write(ctx, "commit", func(tx *bolt.Tx) error {
+		for _, apply := range applies {
+			if err := apply(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // commitApply validates and encodes a Commit and returns its writes.

@@ -38,7 +38,8 @@ func (r readOnlyStore) Folder(name string) (state.FolderRecord, bool, error) {
 	return r.s.Folder(name)
 }
 
-func (readOnlyStore) Begin(context.Context, state.KeyRecord) error { return nil }
+func (readOnlyStore) BeginAll(context.Context, []state.KeyRecord) error { return nil }
+func (readOnlyStore) CommitAll(context.Context, []state.CommitOp) error { return nil }
 func (readOnlyStore) Commit(context.Context, state.KeyRecord, string, string, state.RefRecord) error {
 	return nil
 }
