@@ -133,3 +133,24 @@ func TestPasswordSources(t *testing.T) {
 		t.Fatalf("err = %v, want one naming MAILFERRY_UNSET_FOR_TEST", err)
 	}
 }
+
+func TestUnsetFlagsKeepDefaultsAndConfig(t *testing.T) {
+	cmd := newMigrateCommand(&GlobalOptions{})
+	v := viper.New()
+	if err := bindFlags(v, cmd.Flags()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(v, writeConfig(t, strings.Replace(minimal, "state: /tmp/x.db\n", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Target.Connections != 8 || c.Dedup != "account" || c.State != "./mailferry.db" {
+		t.Fatalf("connections %d dedup %q state %q, want the defaults 8, account, ./mailferry.db", c.Target.Connections, c.Dedup, c.State)
+	}
+	if err := cmd.Flags().Set("connections", "5"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ = loadConfig(v, writeConfig(t, minimal)); c.Target.Connections != 5 {
+		t.Fatalf("--connections 5 gave %d", c.Target.Connections)
+	}
+}
