@@ -49,9 +49,21 @@ func (t *Target) Append(ctx context.Context, folder string, msg target.Message) 
 	return uid, nil
 }
 
-// append runs one APPEND on a pooled connection, retrying only when the
-// message cannot have reached the server.
+// append runs one APPEND on the pipeline when there is one and it can
+// send this message, else through go-imap.
 func (t *Target) append(ctx context.Context, folder string, msg target.Message) (uint32, error) {
+	if t.pipe != nil {
+		uid, err := t.pipe.append(ctx, folder, msg)
+		if !errors.Is(err, errUnsupported) {
+			return uid, err
+		}
+	}
+	return t.appendSync(ctx, folder, msg)
+}
+
+// appendSync runs one APPEND on a pooled go-imap connection, retrying
+// only when the message cannot have reached the server.
+func (t *Target) appendSync(ctx context.Context, folder string, msg target.Message) (uint32, error) {
 	var uid uint32
 	err := t.withConn(ctx, func(c *conn) (bool, error) {
 		var sent bool

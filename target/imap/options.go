@@ -39,6 +39,7 @@ func (m TLSMode) String() string {
 const (
 	DefaultConnections = 8
 	DefaultTimeout     = 60 * time.Second
+	DefaultPipeline    = 16
 	// appendRate is the slowest upload rate the APPEND watchdog accepts:
 	// an APPEND may take Timeout plus Size/appendRate.
 	appendRate = 64 << 10 // octets per second
@@ -67,6 +68,10 @@ type Options struct {
 	// Connections is the most connections open at once, each running one
 	// command at a time; 0 means DefaultConnections.
 	Connections int
+	// Pipeline is the most APPENDs in flight on one connection when the
+	// server announces LITERAL+ (see the package doc); 0 means
+	// DefaultPipeline, 1 sends one APPEND at a time through go-imap.
+	Pipeline int
 	// Timeout bounds each command (and each dial with its greeting,
 	// STARTTLS and login); an APPEND gets Timeout plus Size/(64 KiB/s).
 	// 0 means DefaultTimeout.
@@ -82,6 +87,9 @@ type Options struct {
 func (o *Options) applyDefaults() {
 	if o.Connections <= 0 {
 		o.Connections = DefaultConnections
+	}
+	if o.Pipeline <= 0 {
+		o.Pipeline = DefaultPipeline
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout

@@ -27,6 +27,8 @@ type Target struct {
 	pool   *pool
 	caps   imap.CapSet
 	nextID atomic.Uint64
+	// pipe sends APPENDs when the server announces LITERAL+; nil if not.
+	pipe *pipeline
 
 	mu    sync.Mutex
 	known map[string]bool // folders known to exist
@@ -51,6 +53,12 @@ func New(ctx context.Context, opts Options) (*Target, error) {
 		return nil, err
 	}
 	t.caps = c.caps
+	if opts.Pipeline > 1 && c.caps.Has(imap.CapLiteralPlus) {
+		// APPENDs take the pipeline's connections; this one would idle.
+		t.pipe = newPipeline(t)
+		t.logout(c)
+		return t, nil
+	}
 	if _, err := t.pool.acquire(ctx); err != nil {
 		c.close()
 		return nil, err
@@ -70,6 +78,9 @@ func (t *Target) Caps() imap.CapSet {
 // closed when those calls return. Close always returns nil: a failed
 // LOGOUT loses nothing.
 func (t *Target) Close() error {
+	if t.pipe != nil {
+		t.pipe.close()
+	}
 	var wg sync.WaitGroup
 	for _, c := range t.pool.close() {
 		wg.Add(1)
@@ -82,12 +93,19 @@ func (t *Target) Close() error {
 	return nil
 }
 
-// logout sends LOGOUT and closes c, bounded by logoutTimeout.
+// logout sends LOGOUT, waits for the server to close its side and
+// closes c, bounded by logoutTimeout.
 func (t *Target) logout(c *conn) {
 	timeout := min(logoutTimeout, t.opts.Timeout)
-	_ = c.run(context.Background(), timeout, func(cl *imapclient.Client) error {
+	err := c.run(context.Background(), timeout, func(cl *imapclient.Client) error {
 		return cl.Logout().Wait()
 	})
+	if err == nil {
+		select {
+		case <-c.client.Closed():
+		case <-time.After(timeout):
+		}
+	}
 	c.close()
 }
 
