@@ -22,6 +22,8 @@ const (
 	appendNoBefore                     // NO before the "+", as Dovecot does
 	appendNoAfter                      // "+", read the literal, then NO
 	appendBye                          // BYE and close before the "+"
+	appendSilent                       // read the literal, never answer
+	appendByeAfter                     // read the literal, then BYE and close
 )
 
 // A fakeServer is a scripted IMAP server on 127.0.0.1 that speaks just
@@ -182,6 +184,9 @@ func (f *fakeServer) append(c net.Conn, r *bufio.Reader, reply func(string, ...a
 		reply("%s BAD %v", tag, err)
 		return false
 	}
+	if strings.HasSuffix(args, "+}") {
+		return f.appendPlus(r, reply, tag, act, text, size, n)
+	}
 	switch act {
 	case appendHang:
 		_, _ = io.Copy(io.Discard, r) // until the client closes
@@ -200,9 +205,15 @@ func (f *fakeServer) append(c net.Conn, r *bufio.Reader, reply func(string, ...a
 	if _, err := r.ReadString('\n'); err != nil {
 		return false
 	}
-	if act == appendNoAfter {
+	switch act {
+	case appendNoAfter:
 		reply("%s NO %s", tag, text)
 		return true
+	case appendSilent:
+		return true
+	case appendByeAfter:
+		reply("* BYE %s", text)
+		return false
 	}
 	reply("%s OK [APPENDUID 7 %d] appended", tag, n+1)
 	return true
@@ -215,4 +226,31 @@ func literalSize(args string) (int64, error) {
 		return 0, fmt.Errorf("no literal in %q", args)
 	}
 	return strconv.ParseInt(strings.TrimSuffix(args[i+1:len(args)-1], "+"), 10, 64)
+}
+
+// appendPlus plays act for an APPEND with a non-synchronizing literal,
+// which is read before any answer.
+func (f *fakeServer) appendPlus(r *bufio.Reader, reply func(string, ...any), tag string, act appendAction, text string, size int64, n int) bool {
+	if act == appendHang {
+		_, _ = io.Copy(io.Discard, r)
+		return false
+	}
+	if _, err := io.CopyN(io.Discard, r, size); err != nil {
+		return false
+	}
+	if _, err := r.ReadString('\n'); err != nil {
+		return false
+	}
+	switch act {
+	case appendSilent:
+		return true
+	case appendBye, appendByeAfter:
+		reply("* BYE %s", text)
+		return false
+	case appendNoBefore, appendNoAfter:
+		reply("%s NO %s", tag, text)
+		return true
+	}
+	reply("%s OK [APPENDUID 7 %d] appended", tag, n+1)
+	return true
 }

@@ -263,8 +263,8 @@ func (pc *pconn) awaitCont(ctx context.Context, r *preq, sync chan struct{}) err
 	case <-sync:
 		return nil
 	case <-r.done:
-		if asIMAP(r.err) != nil {
-			return errAnswered
+		if asIMAP(r.err) != nil || errors.Is(r.err, errTimeout) {
+			return errAnswered // final, as on the go-imap path
 		}
 		return errNotSent
 	case <-ctx.Done():
@@ -273,6 +273,7 @@ func (pc *pconn) awaitCont(ctx context.Context, r *preq, sync chan struct{}) err
 	}
 }
 
-// errAnswered means the server answered before the literal was sent
-// (Dovecot's [TRYCREATE], [TOOBIG]); the request holds the answer.
+// errAnswered means the request finished before its literal was sent,
+// with a final result: the server's answer (Dovecot's [TRYCREATE],
+// [TOOBIG]) or a timeout, which is not retried here.
 var errAnswered = errors.New("answered before the literal")
