@@ -15,6 +15,22 @@
 // command with a watchdog that closes the connection when the context ends
 // or Options.Timeout passes, and replaces any connection that died.
 //
+// # Pipelined APPEND
+//
+// When the server announces LITERAL+ after login and Options.Pipeline is
+// above 1, Append bypasses go-imap (pipeline.go, pconn.go, rawdial.go):
+// max(1, Connections/2) raw connections of its own, dialed and logged in
+// as go-imap's are, each with up to Pipeline APPENDs in flight as
+// non-synchronizing literals and a reader goroutine that matches tagged
+// answers to requests. A request on an idle connection uses a
+// synchronizing literal, so that a connection the server closed meanwhile
+// is found before the message leaves. Each request has a watchdog limit
+// of Timeout + Size/(64 KiB/s) from its start or the last octet read; a
+// dead connection fails every request in flight on it as temporary. A
+// caller whose context ends stops waiting and the request completes in
+// the background, unless its literal was still being written: then the
+// connection is closed. Folders, Index and Fetch keep using go-imap.
+//
 // # Errors
 //
 // Errors are classified once, here: refused credentials wrap
