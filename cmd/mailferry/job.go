@@ -69,7 +69,7 @@ func buildJob(ctx context.Context, c *Config, dryRun bool, log *slog.Logger) (*j
 		State:   storeFor(j.store, dryRun),
 		Sources: specs,
 		Options: migrate.Options{Dedup: migrate.Dedup(c.Dedup), DryRun: dryRun,
-			Uploaders: c.Target.Connections, Logger: log},
+			Uploaders: tgt.MaxInFlight(), Logger: log},
 	}
 	ok = true
 	return j, nil

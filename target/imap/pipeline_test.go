@@ -37,6 +37,9 @@ func TestPipelineConcurrentExactlyOnce(t *testing.T) {
 	if tg.pipe == nil {
 		t.Fatalf("no pipeline with caps %v, want one (LITERAL+)", tg.Caps())
 	}
+	if got, want := tg.MaxInFlight(), 2*DefaultPipeline; got != want {
+		t.Errorf("MaxInFlight() = %d, want %d (2 pipelined connections x Pipeline)", got, want)
+	}
 	const workers, each = 64, 8
 	want := map[string][]byte{}
 	var bodies []string
@@ -82,6 +85,9 @@ func TestPipelineOff(t *testing.T) {
 	srv := newTestTargetOpts(t, Options{Pipeline: 1})
 	if srv.pipe != nil {
 		t.Errorf("Pipeline 1 made a pipeline, want the go-imap path")
+	}
+	if got := srv.MaxInFlight(); got != DefaultConnections {
+		t.Errorf("MaxInFlight() = %d without a pipeline, want Connections (%d)", got, DefaultConnections)
 	}
 	f := newFakeServer(t, fakeCaps)
 	if tg := newFakeTarget(t, f, 2, 5*time.Second); tg.pipe != nil {

@@ -55,7 +55,10 @@ func New(ctx context.Context, opts Options) (*Target, error) {
 	t.caps = c.caps
 	if opts.Pipeline > 1 && c.caps.Has(imap.CapLiteralPlus) {
 		// APPENDs take the pipeline's connections; this one would idle.
+		// The go-imap pool keeps the rest, so that both together stay
+		// within Connections (servers cap connections per user).
 		t.pipe = newPipeline(t)
+		t.pool = newPool(max(1, opts.Connections-pipeConns(opts.Connections)))
 		t.logout(c)
 		return t, nil
 	}
@@ -65,6 +68,15 @@ func New(ctx context.Context, opts Options) (*Target, error) {
 	}
 	t.pool.release(c)
 	return t, nil
+}
+
+// MaxInFlight is how many Appends can be in progress at once: callers
+// that want the target busy run that many concurrently.
+func (t *Target) MaxInFlight() int {
+	if t.pipe != nil {
+		return pipeConns(t.opts.Connections) * t.opts.Pipeline
+	}
+	return t.opts.Connections
 }
 
 // Caps returns the capabilities the server announced to the first
