@@ -76,3 +76,24 @@ func Temporary(err error) error {
 	}
 	return &TemporaryError{Err: err}
 }
+
+// A Layout is how a target names its folders.
+type Layout struct {
+	// Delimiter is the hierarchy delimiter ("/" or "."), "" when the
+	// server has no hierarchy.
+	Delimiter string
+	// Prefix is the personal namespace prefix ("" or, on Courier and old
+	// Cyrus, "INBOX."), which every folder but INBOX carries.
+	Prefix string
+	// Special maps a special-use attribute (RFC 6154: `\Sent`, `\Drafts`,
+	// `\Trash`, `\Junk`, `\Archive`) to the folder that has it.
+	Special map[string]string
+	// Folders lists every existing folder by its full name.
+	Folders []string
+}
+
+// A Layouter reports its folder layout. It is an optional interface of a
+// Target; a target without it is taken to use "/" and no prefix.
+type Layouter interface {
+	Layout(ctx context.Context) (Layout, error)
+}

@@ -1,0 +1,150 @@
+package migrate
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/mailferry/mailferry/target"
+)
+
+// A FolderMap renames a source folder (and the folders under it).
+type FolderMap struct{ From, To string }
+
+// roles lists, per special-use attribute, the names local clients and
+// servers give that folder, the English name first. A top-level source
+// folder with one of these names goes to the target's folder of that role.
+var roles = []struct {
+	attr  string // "" for a role without an RFC 6154 attribute
+	names []string
+}{
+	{`\Sent`, []string{"Sent", "Sent Items", "Sent Messages", "Sent Mail", "Envoyés", "Éléments envoyés",
+		"Messages envoyés", "Gesendet", "Gesendete Elemente", "Gesendete Objekte", "Enviados",
+		"Elementos enviados", "Posta inviata", "Inviati", "Verzonden", "Verzonden items", "Skickat", "Wysłane"}},
+	{`\Drafts`, []string{"Drafts", "Draft", "Brouillons", "Entwürfe", "Borradores", "Bozze", "Concepten", "Utkast"}},
+	{`\Trash`, []string{"Trash", "Deleted Items", "Deleted Messages", "Bin", "Corbeille", "Éléments supprimés",
+		"Papierkorb", "Gelöschte Elemente", "Gelöschte Objekte", "Papelera", "Cestino", "Prullenbak"}},
+	{`\Junk`, []string{"Junk", "Spam", "Junk E-mail", "Junk Email", "Bulk Mail", "Courrier indésirable",
+		"Indésirables", "Unerwünscht", "Spam-Verdacht"}},
+	{`\Archive`, []string{"Archives", "Archive", "Archiv", "Archivo", "Archivio", "Archief"}},
+	{"", []string{"Templates", "Vorlagen", "Modèles", "Plantillas"}},
+}
+
+// roleOf returns the role index of a top-level folder name, or -1.
+func roleOf(name string) int {
+	for i, r := range roles {
+		for _, n := range r.names {
+			if strings.EqualFold(n, name) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// A folderMapper turns a source folder path into a target folder name.
+type folderMapper struct {
+	layout target.Layout
+	maps   []FolderMap
+}
+
+// mapFolder returns the target folder for a message of a source whose top
+// level lands in base ("" = the account's top level, INBOX for messages
+// at the very top), found at path in the source ("/"-separated, "" = the
+// source's top level).
+func (m *folderMapper) mapFolder(base, p string) string {
+	p = m.rename(strings.Trim(p, "/"))
+	if p == "" {
+		if base == "" || strings.EqualFold(base, "INBOX") {
+			return "INBOX"
+		}
+		return m.join(strings.Split(base, "/"))
+	}
+	parts := strings.Split(p, "/")
+	if base == "" {
+		if strings.EqualFold(parts[0], "INBOX") && len(parts) == 1 {
+			return "INBOX"
+		}
+		if len(parts) == 1 {
+			if r := roleOf(parts[0]); r >= 0 {
+				return m.special(r)
+			}
+		}
+		return m.join(parts)
+	}
+	return m.join(append(strings.Split(base, "/"), parts...))
+}
+
+// rename applies the first folder_map pair that matches p or a parent of it.
+func (m *folderMapper) rename(p string) string {
+	for _, fm := range m.maps {
+		from := strings.Trim(fm.From, "/")
+		if p == from {
+			return strings.Trim(fm.To, "/")
+		}
+		if strings.HasPrefix(p, from+"/") {
+			return path.Join(strings.Trim(fm.To, "/"), strings.TrimPrefix(p, from+"/"))
+		}
+	}
+	return p
+}
+
+// special returns the target folder for a role: the folder with its
+// special-use attribute, else an existing top-level folder with one of the
+// role's names, else the English name.
+func (m *folderMapper) special(r int) string {
+	if name, ok := m.layout.Special[roles[r].attr]; ok && roles[r].attr != "" {
+		return name
+	}
+	for _, n := range roles[r].names {
+		want := m.join([]string{n})
+		for _, f := range m.layout.Folders {
+			if strings.EqualFold(f, want) {
+				return f
+			}
+		}
+	}
+	return m.join([]string{roles[r].names[0]})
+}
+
+// join makes a target name of path components: each escaped, joined by
+// the delimiter, under the personal prefix.
+func (m *folderMapper) join(parts []string) string {
+	esc := make([]string, len(parts))
+	for i, p := range parts {
+		esc[i] = escapeName(p, m.layout.Delimiter)
+	}
+	if strings.EqualFold(esc[0], "INBOX") && len(esc) == 1 {
+		return "INBOX"
+	}
+	delim := m.layout.Delimiter
+	if delim == "" {
+		delim = "/" // no hierarchy: keep the path readable in one name
+	}
+	name := strings.Join(esc, delim)
+	if m.layout.Prefix != "" && !strings.HasPrefix(name, m.layout.Prefix) {
+		name = m.layout.Prefix + name
+	}
+	return name
+}
+
+// escapeName makes one folder name safe for the target, reversibly: "%"
+// becomes "%25", the hierarchy delimiter "%" and its hex code, a leading
+// or trailing space "%20", and an empty name "%". Names with none of these
+// are unchanged.
+func escapeName(name, delim string) string {
+	if name == "" {
+		return "%"
+	}
+	name = strings.ReplaceAll(name, "%", "%25")
+	if delim != "" {
+		name = strings.ReplaceAll(name, delim, fmt.Sprintf("%%%02X", delim[0]))
+	}
+	if strings.HasPrefix(name, " ") {
+		name = "%20" + name[1:]
+	}
+	if strings.HasSuffix(name, " ") {
+		name = name[:len(name)-1] + "%20"
+	}
+	return name
+}

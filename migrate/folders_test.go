@@ -1,0 +1,82 @@
+package migrate
+
+import (
+	"testing"
+
+	"github.com/mailferry/mailferry/target"
+)
+
+func TestMapFolder(t *testing.T) {
+	slash := target.Layout{Delimiter: "/", Special: map[string]string{`\Sent`: "Sent Messages"}, Folders: []string{"INBOX", "Sent Messages", "Papierkorb"}}
+	courier := target.Layout{Delimiter: ".", Prefix: "INBOX.", Folders: []string{"INBOX", "INBOX.Trash"}}
+	cases := []struct {
+		layout     target.Layout
+		maps       []FolderMap
+		base, path string
+		want       string
+	}{
+		{slash, nil, "INBOX", "", "INBOX"},
+		{slash, nil, "", "", "INBOX"},
+		{slash, nil, "", "Inbox", "INBOX"},
+		{slash, nil, "", "Inbox/Work", "Inbox/Work"},
+		{slash, nil, "", "Projects/2024", "Projects/2024"},
+		{slash, nil, "", "Envoyés", "Sent Messages"},       // SPECIAL-USE wins
+		{slash, nil, "", "Deleted Items", "Papierkorb"},    // existing folder of the role
+		{slash, nil, "", "Spam", "Junk"},                   // English name
+		{slash, nil, "", "Projects/Sent", "Projects/Sent"}, // roles only at the top
+		{slash, nil, "Archive/Old PC", "Work", "Archive/Old PC/Work"},
+		{slash, nil, "", "a/b c /x", "a/b c%20/x"},
+		{slash, nil, "", "50%/x", "50%25/x"},
+		{courier, nil, "", "Work/2024", "INBOX.Work.2024"},
+		{courier, nil, "", "v1.2", "INBOX.v1%2E2"},
+		{courier, nil, "", "Trash", "INBOX.Trash"},
+		{courier, nil, "", "Drafts", "INBOX.Drafts"},
+		{courier, nil, "INBOX", "", "INBOX"},
+		{slash, []FolderMap{{From: "Old/Stuff", To: "Archive/Stuff"}}, "", "Old/Stuff/x", "Archive/Stuff/x"},
+		{slash, []FolderMap{{From: "Old", To: "INBOX"}}, "", "Old", "INBOX"},
+	}
+	for _, c := range cases {
+		m := &folderMapper{layout: c.layout, maps: c.maps}
+		if got := m.mapFolder(c.base, c.path); got != c.want {
+			t.Errorf("mapFolder(%q, %q) with delimiter %q prefix %q = %q, want %q",
+				c.base, c.path, c.layout.Delimiter, c.layout.Prefix, got, c.want)
+		}
+	}
+}
+
+func TestEscapeNameIsReversible(t *testing.T) {
+	unescape := func(s string) string {
+		out := []byte{}
+		for i := 0; i < len(s); i++ {
+			if s[i] == '%' && i+2 < len(s) {
+				var b byte
+				for _, h := range s[i+1 : i+3] {
+					b = b<<4 | byte(hexVal(h))
+				}
+				out = append(out, b)
+				i += 2
+				continue
+			}
+			out = append(out, s[i])
+		}
+		return string(out)
+	}
+	for _, name := range []string{"plain", "a/b", "50%", " lead", "trail ", "%2F", "a.b"} {
+		for _, d := range []string{"/", "."} {
+			esc := escapeName(name, d)
+			if got := unescape(esc); got != name {
+				t.Errorf("escapeName(%q, %q) = %q, which unescapes to %q", name, d, esc, got)
+			}
+		}
+	}
+}
+
+func hexVal(r rune) int {
+	switch {
+	case r >= '0' && r <= '9':
+		return int(r - '0')
+	case r >= 'A' && r <= 'F':
+		return int(r-'A') + 10
+	}
+	return 0
+}
