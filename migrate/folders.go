@@ -129,15 +129,19 @@ func (m *folderMapper) join(parts []string) string {
 }
 
 // escapeName makes one folder name safe for the target, reversibly: "%"
-// becomes "%25", the hierarchy delimiter "%" and its hex code, a leading
-// or trailing space "%20", and an empty name "%". Names with none of these
-// are unchanged.
+// becomes "%25", the hierarchy delimiter and "." "%" and their hex code, a
+// leading or trailing space "%20", and an empty name "%". Names with none
+// of these are unchanged. "." is escaped whatever the delimiter: servers
+// storing mail in Maildir++ refuse it even when "/" is their delimiter
+// (Dovecot: "Character not allowed in mailbox name"), and one rule keeps
+// names the same on every server.
 func escapeName(name, delim string) string {
 	if name == "" {
 		return "%"
 	}
 	name = strings.ReplaceAll(name, "%", "%25")
-	if delim != "" {
+	name = strings.ReplaceAll(name, ".", "%2E")
+	if delim != "" && delim != "." {
 		name = strings.ReplaceAll(name, delim, fmt.Sprintf("%%%02X", delim[0]))
 	}
 	if strings.HasPrefix(name, " ") {

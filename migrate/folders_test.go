@@ -27,6 +27,7 @@ func TestMapFolder(t *testing.T) {
 		{slash, nil, "Archive/Old PC", "Work", "Archive/Old PC/Work"},
 		{slash, nil, "", "a/b c /x", "a/b c%20/x"},
 		{slash, nil, "", "50%/x", "50%25/x"},
+		{slash, nil, "", "v1.2", "v1%2E2"},
 		{courier, nil, "", "Work/2024", "INBOX.Work.2024"},
 		{courier, nil, "", "v1.2", "INBOX.v1%2E2"},
 		{courier, nil, "", "Trash", "INBOX.Trash"},
