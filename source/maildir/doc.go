@@ -1,0 +1,28 @@
+// Package maildir reads a Maildir tree (Maildir++ as Dovecot and Courier
+// write it, or Dovecot's LAYOUT=fs) as a source.Source, strictly
+// read-only and byte for byte.
+//
+// Layout: the directory given is the top-level folder (Ref.Folder "",
+// which the caller maps to INBOX). When it holds Maildir++ subfolders
+// (".Folder", ".Folder.Sub"), those are the folders ("Folder",
+// "Folder/Sub"); otherwise every subdirectory that is itself a Maildir
+// (has cur/ or new/), at any depth, is one (LAYOUT=fs). Folder names are
+// decoded from IMAP modified UTF-7 (RFC 3501 section 5.1.3), as Dovecot
+// writes them on disk ("Envoy&AOk-s" is "Envoyés").
+//
+// Messages: the files of cur/ and new/, never tmp/. Ref.ID is the folder
+// path, "/", and the Maildir unique name (the file name before its ":2,"
+// or "!2," info), so a flag change by another client does not change it.
+// Flags come from the info of files in cur/ (S \Seen, R \Answered,
+// F \Flagged, T \Deleted, D \Draft, P $Forwarded, and the lowercase
+// Dovecot keyword letters through the folder's dovecot-keywords file);
+// files in new/ have none. \Deleted messages are skipped unless
+// Options.IncludeDeleted. Ref.Date is the file's modification time, which
+// is what Dovecot takes as the internal date. Ref.Size is 0 (unknown):
+// the exact size after the LF -> CRLF conversion needs a full read.
+//
+// Open returns the file's bytes with every bare LF turned into CRLF and
+// nothing else changed. The package never renames, writes or touches a
+// file; in particular it never moves mail from new/ to cur/ (the
+// go-maildir package's Unseen does, which is why it is not used).
+package maildir
