@@ -1,0 +1,253 @@
+package maildir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailferry/mailferry/source"
+	"github.com/mailferry/mailferry/source/sourcetest"
+)
+
+// msg returns a small message; lf chooses bare LF line endings.
+func msg(subject string, lf bool) string {
+	s := "From: a@example.org\r\nSubject: " + subject + "\r\n\r\nbody of " + subject + "\r\n"
+	if lf {
+		s = strings.ReplaceAll(s, "\r\n", "\n")
+	}
+	return s
+}
+
+func at(min int) time.Time { return base.Add(time.Duration(min) * time.Minute) }
+
+// plusPlusTree is a Maildir++ tree covering the cases of the package doc.
+var plusPlusTree = []sample{
+	{path: "cur/1000.M1.host,S=60:2,S", body: msg("seen", true), date: at(1)},
+	{path: "cur/1001.M1.host:2,RS", body: msg("replied", false), date: at(2)},
+	{path: "cur/1002.M1.host:2,F", body: "From: a\nSubject: mixed\r\n\nx\r\ny\n", date: at(3)},
+	{path: "cur/1003.M1.host:2,ST", body: msg("deleted", true), date: at(4)},
+	{path: "cur/1004.M1.host:2,D", body: msg("draft", true), date: at(5)},
+	{path: "cur/1005.M1.host:2,Sab", body: msg("keywords", true), date: at(6)},
+	{path: "cur/1006.M1.host:2,Sc", body: msg("unknown keyword", true), date: at(7)},
+	{path: "new/1007.M1.host", body: msg("new", true), date: at(8)},
+	{path: "cur/1008.M1.host", body: msg("no info", true), date: at(9)},
+	{path: "cur/1009.M1.host!2,FS", body: msg("windows", true), date: at(10)},
+	{path: "tmp/1010.M1.host", body: msg("being delivered", true), date: at(11)},
+	{path: "dovecot-keywords", body: "0 $Junk\n1 Work\n"},
+	{path: "dovecot-uidlist", body: "3 V1 N1\n"},
+	{path: ".Envoy&AOk-s/cur/2000.M2.host:2,S", body: msg("sent", true), date: at(20)},
+	{path: ".Work/cur/3001.M3.host:2,P", body: msg("work", true), date: at(31)},
+	{path: ".Work.Sub/new/3000.M3.host", body: msg("work sub", true), date: at(30)},
+	{path: ".Work.Sub/dovecot-keywords", body: "0 Other\n"},
+}
+
+// plusPlusWant is what plusPlusTree yields without IncludeDeleted.
+func plusPlusWant() []sourcetest.Message {
+	m := func(folder, subject string, lf bool, min int, flags ...string) sourcetest.Message {
+		return sourcetest.Message{Folder: folder, Body: []byte(msg(subject, false)), Flags: flags, Date: at(min)}
+	}
+	return []sourcetest.Message{
+		m("", "seen", true, 1, `\Seen`),
+		m("", "replied", false, 2, `\Answered`, `\Seen`),
+		{Folder: "", Body: []byte("From: a\r\nSubject: mixed\r\n\r\nx\r\ny\r\n"), Flags: []string{`\Flagged`}, Date: at(3)},
+		m("", "draft", true, 5, `\Draft`),
+		m("", "keywords", true, 6, `\Seen`, `$Junk`, `Work`),
+		m("", "unknown keyword", true, 7, `\Seen`),
+		m("", "new", true, 8),
+		m("", "no info", true, 9),
+		m("", "windows", true, 10, `\Flagged`, `\Seen`),
+		m("Envoyés", "sent", true, 20, `\Seen`),
+		m("Work", "work", true, 31, `$Forwarded`),
+		m("Work/Sub", "work sub", true, 30),
+	}
+}
+
+func newSource(t *testing.T, opts Options) *Source {
+	t.Helper()
+	src, err := New(opts)
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
+func TestPlusPlus(t *testing.T) {
+	root := build(t, plusPlusTree)
+	before := snapshot(t, root)
+	var warnings []string
+	src := newSource(t, Options{Path: root, Warn: func(p string, err error) {
+		warnings = append(warnings, fmt.Sprintf("%s: %v", p, err))
+	}})
+	sourcetest.Check(t, src, plusPlusWant())
+	sourcetest.StopEarly(t, src)
+	unchanged(t, root, before)
+	if len(warnings) == 0 || !strings.Contains(warnings[0], `keyword letter 'c'`) {
+		t.Errorf("warnings = %q, want one about keyword letter 'c'", warnings)
+	}
+}
+
+func TestIncludeDeleted(t *testing.T) {
+	root := build(t, plusPlusTree)
+	src := newSource(t, Options{Path: root, IncludeDeleted: true})
+	want := plusPlusWant()
+	del := sourcetest.Message{Body: []byte(msg("deleted", false)), Flags: []string{`\Seen`, `\Deleted`}, Date: at(4)}
+	want = append(want[:3], append([]sourcetest.Message{del}, want[3:]...)...)
+	sourcetest.Check(t, src, want)
+}
+
+func TestIDs(t *testing.T) {
+	root := build(t, plusPlusTree)
+	src := newSource(t, Options{Path: root})
+	var ids []string
+	src.List(context.Background(), func(r source.Ref) error { ids = append(ids, r.ID); return nil })
+	want := []string{"/1000.M1.host,S=60", "/1001.M1.host", "/1002.M1.host", "/1004.M1.host", "/1005.M1.host",
+		"/1006.M1.host", "/1007.M1.host", "/1008.M1.host", "/1009.M1.host", "Envoyés/2000.M2.host",
+		"Work/3001.M3.host", "Work/Sub/3000.M3.host"}
+	if strings.Join(ids, " ") != strings.Join(want, " ") {
+		t.Errorf("IDs = %q, want %q", ids, want)
+	}
+}
+
+func TestFSLayout(t *testing.T) {
+	root := build(t, []sample{
+		{path: "cur/1.A.h:2,S", body: msg("inbox", true), date: at(1)},
+		{path: "Archive/2020/cur/5.A.h:2,S", body: msg("archived", true), date: at(5)},
+		{path: "Envoy&AOk-s/cur/3.A.h:2,", body: msg("sent", true), date: at(3)},
+		{path: "Lists/Go/new/4.A.h", body: msg("list", true), date: at(4)},
+		{path: "Sent/cur/2.A.h:2,RS", body: msg("sent 2", false), date: at(2)},
+		{path: "Sent/tmp/9.A.h", body: msg("tmp", true)},
+	})
+	mkdirs(t, root, "new", "tmp", "Archive/cur", "Archive/new", "Archive/tmp")
+	before := snapshot(t, root)
+	src := newSource(t, Options{Path: root})
+	m := func(folder, subject string, min int, flags ...string) sourcetest.Message {
+		return sourcetest.Message{Folder: folder, Body: []byte(msg(subject, false)), Flags: flags, Date: at(min)}
+	}
+	sourcetest.Check(t, src, []sourcetest.Message{
+		m("", "inbox", 1, `\Seen`),
+		m("Archive/2020", "archived", 5, `\Seen`),
+		m("Envoyés", "sent", 3),
+		m("Lists/Go", "list", 4),
+		m("Sent", "sent 2", 2, `\Answered`, `\Seen`),
+	})
+	unchanged(t, root, before)
+}
+
+// listAll lists src and returns its refs by subject-free ID.
+func listAll(t *testing.T, src *Source) map[string]source.Ref {
+	t.Helper()
+	refs := map[string]source.Ref{}
+	if err := src.List(context.Background(), func(r source.Ref) error { refs[r.ID] = r; return nil }); err != nil {
+		t.Fatalf("List() = %v", err)
+	}
+	return refs
+}
+
+func readAll(t *testing.T, src *Source, ref source.Ref) (string, error) {
+	t.Helper()
+	rc, err := src.Open(context.Background(), ref)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	return string(b), err
+}
+
+func TestChangedBetweenListAndOpen(t *testing.T) {
+	root := build(t, []sample{
+		{path: "cur/1.A.h:2,S", body: msg("flag added", true)},
+		{path: "new/2.A.h", body: msg("moved to cur", true)},
+		{path: "cur/3.A.h:2,S", body: msg("deleted", true)},
+		{path: ".Gone/cur/4.A.h:2,S", body: msg("folder removed", true)},
+	})
+	src := newSource(t, Options{Path: root})
+	refs := listAll(t, src)
+	mv := func(from, to string) {
+		if err := os.Rename(filepath.Join(root, from), filepath.Join(root, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mv("cur/1.A.h:2,S", "cur/1.A.h:2,RS")
+	mv("new/2.A.h", "cur/2.A.h:2,S")
+	os.Remove(filepath.Join(root, "cur/3.A.h:2,S"))
+	os.RemoveAll(filepath.Join(root, ".Gone"))
+
+	for id, subject := range map[string]string{"/1.A.h": "flag added", "/2.A.h": "moved to cur"} {
+		if got, err := readAll(t, src, refs[id]); err != nil || got != msg(subject, false) {
+			t.Errorf("Open(%s) = %q, %v, want %q", id, got, err, msg(subject, false))
+		}
+	}
+	for _, id := range []string{"/3.A.h", "Gone/4.A.h"} {
+		if _, err := readAll(t, src, refs[id]); !errors.Is(err, source.ErrNotFound) {
+			t.Errorf("Open(%s) = %v, want source.ErrNotFound", id, err)
+		}
+	}
+}
+
+func TestOpenWithoutList(t *testing.T) {
+	root := build(t, plusPlusTree)
+	src := newSource(t, Options{Path: root})
+	got, err := readAll(t, src, source.Ref{ID: "Work/Sub/3000.M3.host"})
+	if err != nil || got != msg("work sub", false) {
+		t.Errorf("Open() = %q, %v, want %q", got, err, msg("work sub", false))
+	}
+	for _, id := range []string{"Nope/1.A.h", "/no-such", "bad", "Work/"} {
+		if _, err := readAll(t, src, source.Ref{ID: id}); err == nil {
+			t.Errorf("Open(%q) = nil error, want one", id)
+		}
+	}
+}
+
+func TestNew(t *testing.T) {
+	if _, err := New(Options{Path: t.TempDir()}); err == nil {
+		t.Error("New(empty directory) = nil error, want not a Maildir")
+	}
+	if _, err := New(Options{}); err == nil {
+		t.Error("New(no path) = nil error, want one")
+	}
+}
+
+func TestSplitName(t *testing.T) {
+	tests := []struct{ in, unique, flags string }{
+		{"1.A.h:2,RS", "1.A.h", "RS"},
+		{"1.A.h,S=10,W=12:2,S", "1.A.h,S=10,W=12", "S"},
+		{"1.A.h!2,F", "1.A.h", "F"},
+		{"1.A.h:2,", "1.A.h", ""},
+		{"1.A.h", "1.A.h", ""},
+		{"1.A.h:1,xyz", "1.A.h", ""},
+		{"odd!name", "odd!name", ""},
+	}
+	for _, tt := range tests {
+		if u, f := splitName(tt.in); u != tt.unique || f != tt.flags {
+			t.Errorf("splitName(%q) = %q, %q, want %q, %q", tt.in, u, f, tt.unique, tt.flags)
+		}
+	}
+}
+
+func TestCRLFReaderSmallReads(t *testing.T) {
+	in := "a\nb\r\nc\rd\n\n"
+	r := newCRLFReader(io.NopCloser(strings.NewReader(in)))
+	var out []byte
+	buf := make([]byte, 1)
+	for {
+		n, err := r.Read(buf)
+		out = append(out, buf[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := "a\r\nb\r\nc\rd\r\n\r\n"; string(out) != want {
+		t.Errorf("read %q, want %q", out, want)
+	}
+}
