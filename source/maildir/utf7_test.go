@@ -17,14 +17,14 @@ func TestDecodeMUTF7(t *testing.T) {
 		{in: "&2D3eAA-", want: "\U0001F600"},
 		{in: "Gel&APY-scht &- Alt", want: "Gelöscht & Alt"},
 		{in: "Envoyés", want: "Envoyés"}, // Dovecot's UTF-8 option
-		{in: "&AOk", bad: true},           // unterminated
-		{in: "&AO-", bad: true},           // one byte, not a UTF-16 unit
-		{in: "&A-", bad: true},            // not base64
-		{in: "&AOl-", bad: true},          // trailing bits set
-		{in: "&2D0-", bad: true},          // high surrogate alone
-		{in: "&3gA-", bad: true},          // low surrogate alone
-		{in: "&2D0AQQ-", bad: true},       // high surrogate then 'A'
-		{in: "&AO/-", bad: true},          // "/" is not in the alphabet
+		{in: "&AOk", bad: true},          // unterminated
+		{in: "&AO-", bad: true},          // one byte, not a UTF-16 unit
+		{in: "&A-", bad: true},           // not base64
+		{in: "&AOl-", bad: true},         // trailing bits set
+		{in: "&2D0-", bad: true},         // high surrogate alone
+		{in: "&3gA-", bad: true},         // low surrogate alone
+		{in: "&2D0AQQ-", bad: true},      // high surrogate then 'A'
+		{in: "&AO/-", bad: true},         // "/" is not in the alphabet
 		{in: "\xff", bad: true},
 	}
 	for _, tt := range tests {
