@@ -1,0 +1,37 @@
+// Package eml reads a tree of single-message files as a source.Source:
+// .eml files (Outlook, Windows Live Mail, Thunderbird and other exports)
+// and Apple Mail .emlx files, read-only and byte for byte.
+//
+// Folders: a file's folder is its directory relative to Options.Path,
+// "/"-separated ("" for the top). Inside an Apple Mail bundle directory
+// "Name.mbox" only the bundle names count: "Work.mbox/Messages/1.emlx"
+// and "Work.mbox/<UUID>/Data/3/Messages/1.emlx" are both in folder
+// "Work", and "Work.mbox/Old.mbox/Messages/2.emlx" in "Work/Old".
+//
+// Ref.ID is the file's path relative to Options.Path, "/"-separated
+// (for a single file given as Path: its name). Files are listed
+// depth-first, the entries of each directory sorted by name, so the
+// order is stable between runs. File names are matched without regard to
+// case; AppleDouble files ("._name.eml", macOS metadata) are not
+// messages and are left out.
+//
+// .eml: Open returns every byte of the file, a leading byte order mark
+// included (it is part of what the exporting client saved; removing it is
+// a choice for the identity or the target, not for a byte-exact source),
+// with each bare LF turned into CRLF. Ref.Date is zero (the caller takes
+// the date from the headers) and there are no flags.
+//
+// .emlx: a first line holding a decimal byte count N, exactly N bytes of
+// message (LF line endings), then an XML property list whose "flags"
+// integer gives the flags and whose "date-received" (seconds since 1970)
+// gives Ref.Date. Open returns the N message bytes, bare LF turned into
+// CRLF. A file whose count does not fit (larger than the file, or the
+// bytes after the message are not a plist) is still listed, without flags
+// or date, and Open returns an error wrapping ErrMalformed that names the
+// file and the reason: the message fails rather than being cut short.
+// "*.partial.emlx" files (Apple Mail keeps their attachments in separate
+// files: the message is incomplete) are left out with a warning.
+//
+// Ref.Size is 0 (unknown): the exact size after the CRLF conversion needs
+// a full read.
+package eml
