@@ -2,6 +2,8 @@ package migrate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -67,6 +69,12 @@ func (r *run) prepareLoop(ctx context.Context, in <-chan *item, out chan<- *item
 	}
 }
 
+// refTag names a source message in a key record of dedup: off.
+func refTag(source, id string) string {
+	sum := sha256.Sum256([]byte(source + "\x00" + id))
+	return hex.EncodeToString(sum[:8])
+}
+
 func releaseAll(items []*item) {
 	for _, it := range items {
 		it.release()
@@ -80,9 +88,6 @@ func (r *run) prepare(ctx context.Context, batch []*item) ([]*item, error) {
 	var ready []*item
 	var pending []state.KeyRecord
 	for i, it := range batch {
-		r.mu.Lock()
-		r.folders[it.folder] = struct{}{}
-		r.mu.Unlock()
 		if r.opts.Dedup != DedupOff {
 			done, err := r.copiedBefore(ctx, it)
 			if err != nil {
@@ -98,6 +103,11 @@ func (r *run) prepare(ctx context.Context, batch []*item) ([]*item, error) {
 		if !r.opts.DryRun {
 			it.pending = state.KeyRecord{Key: it.id.Key, BodyHash: it.id.BodyHash, Folder: it.folder,
 				Pending: true, Size: it.sp.Size(), Source: it.spec.Name, RefID: it.ref.ID, At: time.Now()}
+			if r.opts.Dedup == DedupOff {
+				// Every source message is its own record: an identical
+				// copy from another ref must not overwrite it.
+				it.pending.BodyHash += " " + refTag(it.spec.Name, it.ref.ID)
+			}
 			pending = append(pending, it.pending)
 		}
 		ready = append(ready, it)
@@ -295,10 +305,12 @@ func (r *run) append(ctx context.Context, it *item) (uint32, error) {
 		e := r.eventOf(EventRetry, it)
 		e.Err = err
 		r.event(e)
-		if err := sleep(ctx, backoff(attempt, r.opts.Backoff, r.opts.MaxBackoff)); err != nil {
+		// The failed APPEND may still be being stored: give the server the
+		// same time as after a crash before looking.
+		if err := sleep(ctx, max(r.opts.Settle, backoff(attempt, r.opts.Backoff, r.opts.MaxBackoff))); err != nil {
 			return 0, err
 		}
-		uid, found, err := r.index.locate(ctx, it.folder, it.id, true)
+		uid, found, err := r.findOwn(ctx, it.pending, it.id, true)
 		if found {
 			return uid, nil
 		}

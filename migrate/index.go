@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -20,6 +21,7 @@ type indexCache struct {
 	mu      sync.Mutex
 	folders map[string]*folderIndex
 	ids     map[string]identity.ID // folder "\x00" uid -> identity of a fetched message
+	read    map[string]bool        // folders whose content was read from the target
 }
 
 // folderIndex is the content of one folder when it was read.
@@ -31,13 +33,32 @@ type folderIndex struct {
 }
 
 func newIndexCache(t target.Target, st Store) *indexCache {
-	return &indexCache{t: t, state: st, folders: map[string]*folderIndex{}, ids: map[string]identity.ID{}}
+	return &indexCache{t: t, state: st, folders: map[string]*folderIndex{}, ids: map[string]identity.ID{},
+		read: map[string]bool{}}
+}
+
+// compared returns the folders whose content this run read from the
+// target: only those can be marked as compared in the state.
+func (c *indexCache) compared() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var fs []string
+	for f := range c.read {
+		fs = append(fs, f)
+	}
+	return fs
 }
 
 // locate returns the UID of a message in folder with the identity id. With
 // fresh it reads the folder again, to see what this run appended; without,
 // a folder that an earlier run has fully compared (state) is not read.
 func (c *indexCache) locate(ctx context.Context, folder string, id identity.ID, fresh bool) (uint32, bool, error) {
+	return c.locateExcept(ctx, folder, id, fresh, nil)
+}
+
+// locateExcept is locate ignoring the UIDs in skip: copies that other
+// source messages are known to have made.
+func (c *indexCache) locateExcept(ctx context.Context, folder string, id identity.ID, fresh bool, skip map[uint32]bool) (uint32, bool, error) {
 	fi, err := c.folder(ctx, folder, fresh)
 	if err != nil {
 		return 0, false, err
@@ -47,7 +68,13 @@ func (c *indexCache) locate(ctx context.Context, folder string, id identity.ID, 
 		candidates = fi.byKey[id.Key]
 	}
 	for _, uid := range candidates {
+		if skip[uid] {
+			continue
+		}
 		got, err := c.identity(ctx, folder, uid)
+		if errors.Is(err, target.ErrNotFound) {
+			continue // expunged since the index was read: not this one
+		}
 		if err != nil {
 			return 0, false, err
 		}
@@ -69,14 +96,7 @@ func same(server, src identity.ID) bool {
 func (c *indexCache) folder(ctx context.Context, folder string, fresh bool) (*folderIndex, error) {
 	c.mu.Lock()
 	fi, ok := c.folders[folder]
-	if ok && fresh {
-		select {
-		case <-fi.ready: // loaded: replace it
-			ok = false
-		default: // being loaded right now: that load is fresh enough
-		}
-	}
-	if ok {
+	if ok && !fresh {
 		c.mu.Unlock()
 		select {
 		case <-fi.ready:
@@ -91,7 +111,9 @@ func (c *indexCache) folder(ctx context.Context, folder string, fresh bool) (*fo
 	fi.err = c.load(ctx, folder, fi, fresh)
 	if fi.err != nil {
 		c.mu.Lock()
-		delete(c.folders, folder) // let a later call try again
+		if c.folders[folder] == fi {
+			delete(c.folders, folder) // let a later call try again
+		}
 		c.mu.Unlock()
 	}
 	close(fi.ready)
@@ -113,6 +135,9 @@ func (c *indexCache) load(ctx context.Context, folder string, fi *folderIndex, f
 	if err != nil {
 		return fmt.Errorf("index %q: %w", folder, err)
 	}
+	c.mu.Lock()
+	c.read[folder] = true
+	c.mu.Unlock()
 	for _, e := range entries {
 		if id := identity.ParseMessageID(e.MessageID); id != "" {
 			key := "<" + id + ">"

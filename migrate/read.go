@@ -81,16 +81,18 @@ func (rd *reader) list(ctx context.Context, src source.Source) ([]source.Ref, er
 	var refs []source.Ref
 	var total, known int
 	var bytes int64
+	seen := map[string]bool{}
 	err := src.List(ctx, func(ref source.Ref) error {
 		total++
 		switch {
+		case seen[ref.ID]: // a source that lists an ID twice: read it once
 		case rd.done[ref.ID]:
 			known++
 		case !rd.handled[ref.ID]:
-			rd.handled[ref.ID] = false // seen, not read: keeps duplicate IDs out
 			refs = append(refs, ref)
 			bytes += ref.Size
 		}
+		seen[ref.ID] = true
 		return nil
 	})
 	if err != nil {

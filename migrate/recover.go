@@ -34,34 +34,47 @@ func (r *run) recoverPending(ctx context.Context) error {
 	return nil
 }
 
-// settle waits Options.Settle when a pending record may belong to a run
-// that died moments ago: an APPEND it sent in full may still be being
-// stored by the server, and must be seen as stored. The run that left the
-// record died before this one started, so waiting from now is enough. A
-// record older than recentPending cannot have an APPEND still in flight.
+// settle waits Options.Settle when there are pending records: the run
+// that left them may have died moments ago, and an APPEND it sent in full
+// may still be being stored by the server; it must be seen as stored. That
+// run died before this one started, so waiting from now is enough.
+// (A record's time says when it was begun, not when its APPEND went out,
+// so it cannot tell an old record from a fresh APPEND.)
 func (r *run) settle(ctx context.Context, pending []state.KeyRecord) error {
-	for _, k := range pending {
-		if time.Since(k.At) < recentPending {
-			r.opts.Logger.Info("waiting for the target to settle before resolving pending messages",
-				"pending", len(pending), "wait", r.opts.Settle)
-			return sleep(ctx, r.opts.Settle)
-		}
+	if len(pending) == 0 {
+		return nil
 	}
-	return nil
+	r.opts.Logger.Info("waiting for the target to settle before resolving pending messages",
+		"pending", len(pending), "wait", r.opts.Settle)
+	return sleep(ctx, r.opts.Settle)
 }
 
-// recentPending bounds how long an APPEND can stay in flight: far above
-// the target's watchdog for any message size.
-const recentPending = 6 * time.Hour
+// findOwn looks for the copy that k's APPEND made: a message in k.Folder
+// with k's identity that no committed record claims. With dedup: off an
+// identical copy made for another source message is not this one.
+func (r *run) findOwn(ctx context.Context, k state.KeyRecord, id identity.ID, fresh bool) (uint32, bool, error) {
+	recs, err := r.m.State.Lookup(k.Key)
+	if err != nil {
+		return 0, false, fmt.Errorf("state lookup: %w", err)
+	}
+	claimed := map[uint32]bool{}
+	for _, rec := range recs {
+		if !rec.Pending && rec.Folder == k.Folder && rec.UID != 0 {
+			claimed[rec.UID] = true
+		}
+	}
+	return r.index.locateExcept(ctx, k.Folder, id, fresh, claimed)
+}
 
 func (r *run) resolve(ctx context.Context, k state.KeyRecord, fresh bool) error {
-	id := identity.ID{Key: k.Key, BodyHash: k.BodyHash, Size: k.Size}
+	body, _, _ := strings.Cut(k.BodyHash, " ") // without dedup: off's ref tag
+	id := identity.ID{Key: k.Key, BodyHash: body, Size: k.Size}
 	if strings.HasPrefix(k.Key, "<") {
 		id.MessageID = strings.TrimSuffix(strings.TrimPrefix(k.Key, "<"), ">")
 	} else {
 		id.ContentHash = k.Key
 	}
-	uid, found, err := r.index.locate(ctx, k.Folder, id, fresh)
+	uid, found, err := r.findOwn(ctx, k, id, fresh)
 	if err != nil {
 		if ClassOf(err) == ClassTransient {
 			return &ConnectError{What: "target", Err: err}

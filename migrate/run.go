@@ -53,7 +53,6 @@ type run struct {
 	rep       Report
 	dryCopied map[string]bool     // dry run: keys that would be copied
 	troubled  map[string]bool     // folders where something failed
-	folders   map[string]struct{} // folders this run wrote or looked at
 }
 
 // Run copies every message of every source that the state does not know
@@ -62,7 +61,7 @@ type run struct {
 // once per Migrator.
 func (m *Migrator) Run(ctx context.Context) (*Report, error) {
 	r := &run{m: m, opts: m.Options, dryCopied: map[string]bool{},
-		troubled: map[string]bool{}, folders: map[string]struct{}{}}
+		troubled: map[string]bool{}}
 	r.opts.applyDefaults()
 	r.mem = semaphore.NewWeighted(r.opts.MemoryBytes)
 	r.index = newIndexCache(m.Target, m.State)
@@ -149,7 +148,7 @@ func (r *run) finish(ctx context.Context, err error) (*Report, error) {
 	// has been compared with the server once; later runs trust the state.
 	bg := context.WithoutCancel(ctx)
 	if err == nil {
-		for f := range r.folders {
+		for _, f := range r.index.compared() {
 			if !r.troubled[f] {
 				if ferr := r.m.State.SetFolder(bg, f, state.FolderRecord{Indexed: true}); ferr != nil {
 					err = ferr

@@ -59,6 +59,9 @@ var (
 	// (too big, over a limit, unparseable): the message fails, the run
 	// goes on.
 	ErrRejected = errors.New("message rejected by the target")
+	// ErrNotFound means Fetch found no message with that UID (expunged
+	// meanwhile, or the folder is gone).
+	ErrNotFound = errors.New("no such message in the target")
 )
 
 // TemporaryError marks an error as transient: reconnecting and trying

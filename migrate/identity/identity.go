@@ -197,6 +197,11 @@ func (h *Hasher) Sum() ID {
 		ContentHash: "sha256:" + h.contH.sum(),
 		Size:        h.size,
 	}
+	if !h.inBody {
+		// No header/body separator: everything is header, and two such
+		// messages sharing a Message-ID must still differ by content.
+		id.BodyHash = h.contH.sum()
+	}
 	fields := ParseHeader(h.header)
 	id.MessageID = ParseMessageID(fields.Get("Message-Id"))
 	if id.MessageID != "" {

@@ -13,7 +13,7 @@ import (
 
 // ErrNotFound is returned by Fetch when the folder holds no message with
 // that UID.
-var ErrNotFound = errors.New("no such message")
+var ErrNotFound = target.ErrNotFound
 
 // temporary marks err as transient unless it already is.
 func temporary(err error) error {
