@@ -51,8 +51,8 @@ type run struct {
 
 	mu        sync.Mutex // guards what follows and serialises events
 	rep       Report
-	dryCopied map[string]bool     // dry run: keys that would be copied
-	troubled  map[string]bool     // folders where something failed
+	dryCopied map[string]bool // dry run: keys that would be copied
+	troubled  map[string]bool // folders where something failed
 }
 
 // Run copies every message of every source that the state does not know
