@@ -53,7 +53,8 @@ func ClassOf(err error) Class {
 		errors.Is(err, target.ErrOverQuota), errors.As(err, &connErr),
 		errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
 		return ClassConnect
-	case errors.Is(err, target.ErrRejected), errors.Is(err, source.ErrNotFound):
+	case errors.Is(err, target.ErrRejected), errors.Is(err, source.ErrNotFound),
+		errors.Is(err, source.ErrUnreadable):
 		return ClassMessage
 	case errors.As(err, &temp) && temp.Temporary():
 		return ClassTransient

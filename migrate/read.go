@@ -118,8 +118,8 @@ func (rd *reader) readBatch(ctx context.Context, src source.Source, refs []sourc
 	err := b.OpenBatch(ctx, refs, func(ref source.Ref, body io.Reader) error {
 		return rd.take(ctx, ref, body)
 	})
-	if errors.Is(err, source.ErrNotFound) {
-		// Which one vanished? Read the rest one by one to find out.
+	if _, alone := perMessage(err); alone {
+		// Which one? Read the rest one by one to find out.
 		var rest []source.Ref
 		for _, ref := range refs {
 			if !rd.handled[ref.ID] {
@@ -131,12 +131,24 @@ func (rd *reader) readBatch(ctx context.Context, src source.Source, refs []sourc
 	return err
 }
 
+// perMessage tells whether err from opening a message concerns that
+// message alone, and what to report: gone, or unreadable (a failure).
+func perMessage(err error) (EventKind, bool) {
+	switch {
+	case errors.Is(err, source.ErrNotFound):
+		return EventVanished, true
+	case errors.Is(err, source.ErrUnreadable):
+		return EventFailed, true
+	}
+	return 0, false
+}
+
 func (rd *reader) readEach(ctx context.Context, src source.Source, refs []source.Ref) error {
 	for _, ref := range refs {
 		body, err := src.Open(ctx, ref)
-		if errors.Is(err, source.ErrNotFound) {
+		if kind, alone := perMessage(err); alone {
 			rd.handled[ref.ID] = true
-			rd.r.event(Event{Kind: EventVanished, Source: rd.spec.Name, Ref: ref, Folder: folderOf(rd.spec, ref), Err: err})
+			rd.r.event(Event{Kind: kind, Source: rd.spec.Name, Ref: ref, Folder: folderOf(rd.spec, ref), Err: err})
 			continue
 		}
 		if err != nil {
@@ -169,6 +181,11 @@ func (rd *reader) take(ctx context.Context, ref source.Ref, body io.Reader) erro
 	h := identity.New()
 	if _, err := io.Copy(io.MultiWriter(it.sp, h), body); err != nil {
 		it.release()
+		if kind, alone := perMessage(err); alone {
+			rd.handled[ref.ID] = true
+			rd.r.event(Event{Kind: kind, Source: rd.spec.Name, Ref: ref, Folder: it.folder, Err: err})
+			return nil
+		}
 		return fmt.Errorf("read %s message %s: %w", rd.spec.Name, ref.ID, err)
 	}
 	it.id = h.Sum()

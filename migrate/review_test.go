@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,7 +75,7 @@ func runOnce(t *testing.T, srv *imaptest.Server, statePath string, opts migrate.
 	return m.Run(context.Background())
 }
 
-// Dedup off: the second source's identical copy is "recovered" onto the first's.
+// Dedup off: the second source's identical copy must not be "recovered" onto the first's.
 func TestFoundDedupOffPendingOverwritesCommitted(t *testing.T) {
 	srv := imaptest.NewServer(t, "u", "p")
 	sp := filepath.Join(t.TempDir(), "s.db")
@@ -141,5 +143,28 @@ func TestFoundIndexedWithoutCompare(t *testing.T) {
 	got, _ := srv.Messages("Other")
 	if len(got) != 1 {
 		t.Errorf("Other holds %d messages, want 1 (B duplicated)", len(got))
+	}
+}
+
+// unreadable refuses to open one message, as a malformed archive file.
+type unreadable struct{ *memSrc }
+
+func (u unreadable) Open(ctx context.Context, ref source.Ref) (io.ReadCloser, error) {
+	if ref.ID == "bad" {
+		return nil, fmt.Errorf("bad.emlx: byte count 999 beyond the file: %w", source.ErrUnreadable)
+	}
+	return u.memSrc.Open(ctx, ref)
+}
+
+func TestUnreadableMessageFailsAlone(t *testing.T) {
+	srv := imaptest.NewServer(t, "u", "p")
+	src := unreadable{&memSrc{[]memMsg{{"a", msg("a@x", "a")}, {"bad", msg("b@x", "b")}, {"c", msg("c@x", "c")}}}}
+	s := migrate.SourceSpec{Name: "arch", Folder: "INBOX", Open: func(context.Context) (source.Source, error) { return src, nil }}
+	rep, err := runOnce(t, srv, filepath.Join(t.TempDir(), "s.db"), migrate.Options{}, nil, s)
+	if err != nil {
+		t.Fatalf("Run() = %v, want the run to go on past one unreadable message", err)
+	}
+	if rep.Copied != 2 || rep.Failed() != 1 || !strings.Contains(rep.Failures[0].Reason, "byte count") {
+		t.Fatalf("copied %d failures %+v, want 2 copied and the unreadable one failed with its reason", rep.Copied, rep.Failures)
 	}
 }

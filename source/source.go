@@ -59,6 +59,10 @@ var (
 	// ErrNotFound means a listed message is gone (deleted by another
 	// client between List and Open): that message is skipped.
 	ErrNotFound = errors.New("message no longer in the source")
+	// ErrUnreadable means one message cannot be read as it is stored (a
+	// malformed file, a byte count that lies): that message fails with
+	// the reason, the run goes on.
+	ErrUnreadable = errors.New("message cannot be read")
 )
 
 // TemporaryError marks an error as transient: reconnecting and trying

@@ -3,18 +3,19 @@ package eml
 import (
 	"bytes"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mailferry/mailferry/source"
 )
 
 // ErrMalformed is wrapped by the error Open returns for an .emlx file
 // whose structure is wrong: the message cannot be cut out of it.
-var ErrMalformed = errors.New("malformed emlx")
+var ErrMalformed = fmt.Errorf("malformed emlx: %w", source.ErrUnreadable)
 
 const (
 	maxCountLine = 64      // bytes searched for the byte-count line
