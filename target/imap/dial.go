@@ -164,9 +164,9 @@ func (t *Target) login(client *imapclient.Client) error {
 	imapErr := asIMAP(err)
 	switch {
 	case imapErr == nil:
-		return temporary(fmt.Errorf("login as %q: %s", t.opts.Username, redact(err.Error(), t.opts.Password)))
+		return temporary(fmt.Errorf("login as %q: %s", t.opts.Username, redactLogin(err.Error(), t.opts.Username, t.opts.Password)))
 	case transientCodes[imapErr.Code]:
-		return temporary(fmt.Errorf("login as %q: %s", t.opts.Username, redact(err.Error(), t.opts.Password)))
+		return temporary(fmt.Errorf("login as %q: %s", t.opts.Username, redactLogin(err.Error(), t.opts.Username, t.opts.Password)))
 	}
-	return fmt.Errorf("login as %q: %w: %s", t.opts.Username, target.ErrAuth, redact(err.Error(), t.opts.Password))
+	return fmt.Errorf("login as %q: %w: %s", t.opts.Username, target.ErrAuth, redactLogin(err.Error(), t.opts.Username, t.opts.Password))
 }

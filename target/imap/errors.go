@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -84,8 +85,23 @@ func classify(err error, rejected bool) error {
 // redact removes secret from s, so that a server echoing the password
 // does not leak it into errors.
 func redact(s, secret string) string {
+	return redactLogin(s, "", secret)
+}
+
+// redactLogin removes a password from s in every form a login sends it:
+// plain, quoted with escapes (LOGIN), and inside the base64 of an
+// AUTHENTICATE PLAIN response, in case a server echoes the command.
+func redactLogin(s, user, secret string) string {
 	if secret == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, secret, "***")
+	quoted := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(secret)
+	forms := []string{secret, quoted}
+	for _, ir := range []string{"\x00" + user + "\x00" + secret, user + "\x00" + user + "\x00" + secret} {
+		forms = append(forms, base64.StdEncoding.EncodeToString([]byte(ir)))
+	}
+	for _, f := range forms {
+		s = strings.ReplaceAll(s, f, "***")
+	}
+	return s
 }

@@ -206,7 +206,7 @@ func (t *Target) loginRaw(s *session) error {
 // loginError classifies a failed login as login does, without the
 // password.
 func (t *Target) loginError(err error) error {
-	msg := fmt.Sprintf("login as %q: %s", t.opts.Username, redact(err.Error(), t.opts.Password))
+	msg := fmt.Sprintf("login as %q: %s", t.opts.Username, redactLogin(err.Error(), t.opts.Username, t.opts.Password))
 	imapErr := asIMAP(err)
 	if imapErr == nil || transientCodes[imapErr.Code] {
 		return temporary(errors.New(msg))

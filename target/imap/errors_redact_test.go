@@ -1,0 +1,18 @@
+package imap
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+func TestRedactLoginForms(t *testing.T) {
+	user, pass := "alice", `pa"ss\word`
+	forms := []string{pass, `pa\"ss\\word`, base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))}
+	for _, f := range forms {
+		got := redactLogin("NO echo: "+f+" refused", user, pass)
+		if strings.Contains(got, f) || !strings.Contains(got, "***") {
+			t.Errorf("redactLogin(%q) = %q, want the secret form replaced", f, got)
+		}
+	}
+}
