@@ -1,0 +1,351 @@
+package mbox
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/mailferry/mailferry/source"
+)
+
+// A Variant names an mbox format (see the package documentation).
+type Variant string
+
+// The variants Options.Variant accepts.
+const (
+	Detect  Variant = ""        // decide per file from the evidence it holds
+	MBOXO   Variant = "mboxo"   // "From " quoted as ">From "; Content-Length ignored
+	MBOXRD  Variant = "mboxrd"  // ">*From " quoted with one more '>'; Content-Length ignored
+	MBOXCL  Variant = "mboxcl"  // mboxo quoting, Content-Length trusted when consistent
+	MBOXCL2 Variant = "mboxcl2" // no quoting, Content-Length trusted when consistent
+)
+
+// Options configure a Source. Only Path is required.
+type Options struct {
+	// Path is one mbox file, or a directory tree of them.
+	Path string
+	// Variant forces a format for every file; Detect (the zero value)
+	// decides per file.
+	Variant Variant
+	// IncludeDeleted lists messages marked \Deleted (X-Status D), with
+	// the flag; by default they are left out. A message Thunderbird
+	// marked expunged is never listed.
+	IncludeDeleted bool
+	// Mozilla reads Thunderbird's X-Mozilla-Status and X-Mozilla-Keys
+	// fields (see Flags). The thunderbird source sets it.
+	Mozilla bool
+	// Warn, if not nil, is told about each file of a directory that is
+	// skipped because it is not an mbox or not a regular file.
+	Warn func(path string, err error)
+}
+
+// Source reads one mbox file or a directory tree of them. It never
+// writes to them. Open and Close are safe for concurrent use; List must
+// not run concurrently with another List.
+type Source struct {
+	opts   Options
+	single bool // Path is a file
+
+	mu     sync.Mutex
+	index  map[string]loc // Ref.ID -> where the message is, from List
+	open   map[*msgReader]struct{}
+	closed bool
+}
+
+// A loc is where a listed message is stored.
+type loc struct {
+	file *fileInfo
+	off  int64
+	n    int64
+	sum  [8]byte
+}
+
+var _ source.Source = (*Source)(nil)
+
+var errClosed = errors.New("mbox: source closed")
+
+// New checks opts and returns a Source. A Path that does not exist, or
+// is a file that is not an mbox, is an error; an empty file is an empty
+// mbox.
+func New(opts Options) (*Source, error) {
+	switch opts.Variant {
+	case Detect, MBOXO, MBOXRD, MBOXCL, MBOXCL2:
+	default:
+		return nil, fmt.Errorf("mbox: unknown variant %q (want mboxo, mboxrd, mboxcl, mboxcl2 or empty)", opts.Variant)
+	}
+	fi, err := os.Stat(opts.Path)
+	if err != nil {
+		return nil, fmt.Errorf("mbox: %w", err)
+	}
+	s := &Source{opts: opts, single: !fi.IsDir(), index: map[string]loc{}, open: map[*msgReader]struct{}{}}
+	if s.single {
+		if err := checkMbox(opts.Path); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// checkMbox returns an error unless path is empty or starts with a From
+// line.
+func checkMbox(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("mbox: %w", err)
+	}
+	defer f.Close()
+	buf := make([]byte, maxFromLine+2)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return fmt.Errorf("mbox %s: %w", path, err)
+	}
+	line := buf[:n]
+	if i := strings.IndexByte(string(line), '\n'); i >= 0 {
+		line = line[:i+1]
+	}
+	if _, ok := parseFromLine(line); n > 0 && !ok {
+		return fmt.Errorf("mbox %s: %w", path, errNotMbox)
+	}
+	return nil
+}
+
+// List calls fn for each message, file by file in lexical order of their
+// paths, messages in file order. Messages of zero bytes, \Deleted ones
+// (unless Options.IncludeDeleted) and expunged ones are left out. Errors
+// reading a file are returned wrapped with its path; an error from fn is
+// returned as is.
+func (s *Source) List(ctx context.Context, fn func(source.Ref) error) error {
+	if s.isClosed() {
+		return errClosed
+	}
+	files, err := s.files()
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := s.listFile(ctx, f, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Source) files() ([]*fileInfo, error) {
+	if s.single {
+		return []*fileInfo{{path: s.opts.Path, rel: filepath.Base(s.opts.Path)}}, nil
+	}
+	return walk(s.opts.Path, s.warn)
+}
+
+func (s *Source) warn(path string, err error) {
+	if s.opts.Warn != nil {
+		s.opts.Warn(path, err)
+	}
+}
+
+// listFile scans f, indexes its messages and gives them to fn (which
+// may be nil: index only). A directory's file that is not an mbox is
+// reported to Warn and skipped.
+func (s *Source) listFile(ctx context.Context, f *fileInfo, fn func(source.Ref) error) error {
+	res, err := scanFile(ctx, f.path, s.useCL(), s.opts.Mozilla)
+	if errors.Is(err, errNotMbox) && !s.single {
+		s.warn(f.path, errNotMbox)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f.mode = res.mode(s.opts.Variant)
+	for i := range res.recs {
+		r := &res.recs[i]
+		if !s.wanted(r) {
+			continue
+		}
+		ref := s.ref(f, r)
+		s.remember(ref.ID, loc{file: f, off: r.off, n: r.n, sum: r.sum})
+		if fn == nil {
+			continue
+		}
+		if err := fn(ref); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Source) useCL() bool {
+	return s.opts.Variant != MBOXO && s.opts.Variant != MBOXRD
+}
+
+// scanFile opens path read-only and scans it.
+func scanFile(ctx context.Context, path string, useCL, mozilla bool) (*scanResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("mbox: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("mbox: %w", err)
+	}
+	res, err := scan(ctx, f, fi.Size(), useCL, mozilla)
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("mbox %s: %w", path, err)
+	}
+	return res, err
+}
+
+// wanted reports whether List gives r.
+func (s *Source) wanted(r *record) bool {
+	switch {
+	case r.n == 0, r.hdr.expunged:
+		return false
+	case r.hdr.deleted:
+		return s.opts.IncludeDeleted
+	}
+	return true
+}
+
+// ref builds the Ref of r. Its ID is "<rel>#<offset>#<hash>": the file's
+// path relative to the directory (its base name for a single file), the
+// message's offset in it, and the first 16 hex digits of the SHA-256 of
+// its stored bytes.
+func (s *Source) ref(f *fileInfo, r *record) source.Ref {
+	ref := source.Ref{
+		ID:     f.rel + "#" + strconv.FormatInt(r.off, 10) + "#" + hex.EncodeToString(r.sum[:]),
+		Folder: f.folder,
+		Size:   r.size(f.mode),
+		Flags:  r.hdr.flags,
+	}
+	if !r.hdr.hasDate {
+		ref.Date = r.fromDate
+	}
+	return ref
+}
+
+func (s *Source) remember(id string, l loc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index[id] = l
+}
+
+func (s *Source) lookup(id string) (loc, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.index[id]
+	return l, ok
+}
+
+func (s *Source) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Open returns a reader of the message ref names: its stored bytes
+// without the separator, unquoted by its file's variant, with CRLF line
+// ends; exactly ref.Size bytes. A ref that List has not given is found by
+// scanning the file its ID names. If the message is gone or changed
+// (the file was compacted or rewritten since), Open or the reader's last
+// Read returns an error wrapping source.ErrNotFound. The caller closes
+// the reader.
+func (s *Source) Open(ctx context.Context, ref source.Ref) (io.ReadCloser, error) {
+	if s.isClosed() {
+		return nil, errClosed
+	}
+	l, err := s.locate(ctx, ref.ID)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(l.file.path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("%w: %w", source.ErrNotFound, err)
+		}
+		return nil, fmt.Errorf("mbox open %s: %w", ref.ID, err)
+	}
+	r := newMsgReader(f, l, s.forget)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		f.Close()
+		return nil, errClosed
+	}
+	s.open[r] = struct{}{}
+	return r, nil
+}
+
+// locate finds id in the index, scanning its file if List has not.
+func (s *Source) locate(ctx context.Context, id string) (loc, error) {
+	if l, ok := s.lookup(id); ok {
+		return l, nil
+	}
+	f, err := s.fileOf(id)
+	if err != nil {
+		return loc{}, err
+	}
+	if err := s.listFile(ctx, f, nil); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("%w: %w", source.ErrNotFound, err)
+		}
+		return loc{}, err
+	}
+	if l, ok := s.lookup(id); ok {
+		return l, nil
+	}
+	return loc{}, fmt.Errorf("mbox open %s: %w", id, source.ErrNotFound)
+}
+
+// fileOf returns the file an ID names.
+func (s *Source) fileOf(id string) (*fileInfo, error) {
+	rel := id
+	for range 2 {
+		i := strings.LastIndexByte(rel, '#')
+		if i < 0 {
+			return nil, fmt.Errorf("mbox open %q: malformed ID", id)
+		}
+		rel = rel[:i]
+	}
+	if s.single {
+		if rel != filepath.Base(s.opts.Path) {
+			return nil, fmt.Errorf("mbox open %s: %w", id, source.ErrNotFound)
+		}
+		return &fileInfo{path: s.opts.Path, rel: rel}, nil
+	}
+	if !fs.ValidPath(rel) {
+		return nil, fmt.Errorf("mbox open %q: malformed ID", id)
+	}
+	path := filepath.Join(s.opts.Path, filepath.FromSlash(rel))
+	return &fileInfo{path: path, rel: rel, folder: folderName(rel)}, nil
+}
+
+func (s *Source) forget(r *msgReader) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.open, r)
+}
+
+// Close closes the files of readers still open; the Source is then
+// unusable. The mbox files are left as they were.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	readers := make([]*msgReader, 0, len(s.open))
+	for r := range s.open {
+		readers = append(readers, r)
+	}
+	s.mu.Unlock()
+	var err error
+	for _, r := range readers {
+		err = errors.Join(err, r.Close())
+	}
+	return err
+}

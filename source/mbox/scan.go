@@ -1,0 +1,318 @@
+package mbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"hash"
+	"io"
+	"time"
+)
+
+var (
+	errNotMbox = errors.New(`not an mbox file: it does not start with a "From sender date" line`)
+	errChanged = errors.New("file changed while it was read")
+)
+
+// A record is one message as a scan found it.
+type record struct {
+	sep      int64     // offset of its separator: a line end (not before the first message), then the From line
+	off      int64     // offset of its first byte, after the From line
+	n        int64     // length in the file
+	sum      [8]byte   // first bytes of the SHA-256 of those n bytes
+	crlf     int64     // length with CRLF line ends, before unquoting
+	q1, q2   int64     // lines starting ">From " and ">>+From "
+	fromDate time.Time // the date of the From line
+	hdr      headerInfo
+}
+
+// size returns the length Open gives under m.
+func (r *record) size(m quoteMode) int64 {
+	switch m {
+	case quoteOne:
+		return r.crlf - r.q1
+	case quoteAll:
+		return r.crlf - r.q1 - r.q2
+	}
+	return r.crlf
+}
+
+// A scanResult is one file's messages and the evidence of its variant.
+type scanResult struct {
+	recs []record
+	tail int64 // where the bytes after the last message start (a final line end); the file's size when none
+	rd   bool  // some line starts ">>From ", ">>>From ", ...: mboxrd
+	cl2  bool  // a body bounded by Content-Length holds an unquoted "From " line: mboxcl2
+}
+
+// mode returns the unquoting for the file, forced by v or detected.
+func (r *scanResult) mode(v Variant) quoteMode {
+	switch v {
+	case MBOXO, MBOXCL:
+		return quoteOne
+	case MBOXRD:
+		return quoteAll
+	case MBOXCL2:
+		return quoteNone
+	}
+	switch {
+	case r.cl2:
+		return quoteNone
+	case r.rd:
+		return quoteAll
+	}
+	return quoteOne
+}
+
+// scanner splits one file into messages in a single pass.
+type scanner struct {
+	lr      *lineReader
+	ra      io.ReaderAt // for the Content-Length look-ahead
+	size    int64
+	useCL   bool // trust a consistent Content-Length
+	mozilla bool
+	res     scanResult
+
+	// The message being read.
+	cur      record
+	h        hash.Hash
+	prevCR   bool
+	inHeader bool
+	header   []byte
+	hdrFull  bool
+	peek     []byte
+}
+
+// scan splits the size bytes of ra into messages. It returns errNotMbox
+// when they neither are empty nor start with a From line, errChanged
+// when they change under it, ctx.Err() when ctx ends, and read errors.
+func scan(ctx context.Context, ra io.ReaderAt, size int64, useCL, mozilla bool) (*scanResult, error) {
+	s := &scanner{
+		lr: newLineReader(io.NewSectionReader(ra, 0, size), 0),
+		ra: ra, size: size, useCL: useCL, mozilla: mozilla,
+		h: sha256.New(), peek: make([]byte, 2+maxFromLine),
+	}
+	return &s.res, s.run(ctx)
+}
+
+func (s *scanner) rest() int64 { return s.size - s.lr.pos }
+
+func (s *scanner) run(ctx context.Context) error {
+	chunk, _, err := s.lr.next(s.rest())
+	if err == io.EOF {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	date, ok := parseFromLine(chunk)
+	if !ok {
+		return errNotMbox
+	}
+	next := separator{off: 0, date: date}
+	for more := true; more; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.begin(next)
+		if next, more, err = s.message(); err != nil {
+			return err
+		}
+		s.finish()
+	}
+	return nil
+}
+
+// A separator is where a message's separator starts, and its date.
+type separator struct {
+	off  int64
+	date time.Time
+}
+
+func (s *scanner) begin(sep separator) {
+	s.cur = record{sep: sep.off, off: s.lr.pos, fromDate: sep.date}
+	s.h.Reset()
+	s.prevCR = false
+	s.inHeader = true
+	s.header = s.header[:0]
+	s.hdrFull = false
+}
+
+func (s *scanner) finish() {
+	if s.inHeader {
+		s.endHeader()
+	}
+	copy(s.cur.sum[:], s.h.Sum(nil))
+	s.res.recs = append(s.res.recs, s.cur)
+}
+
+// message reads the current message up to the next separator, which it
+// consumes and returns, or to the end of the file (more is false). A
+// blank line followed by a From line or by the end of the file is not
+// part of the message.
+func (s *scanner) message() (next separator, more bool, err error) {
+	var pending []byte // a blank line not yet known to be message or separator
+	for {
+		pos := s.lr.pos
+		chunk, start, err := s.lr.next(s.rest())
+		if err == io.EOF {
+			s.res.tail = pos - int64(len(pending))
+			return separator{}, false, nil
+		}
+		if err != nil {
+			return separator{}, false, err
+		}
+		if start && pending != nil {
+			if d, ok := parseFromLine(chunk); ok {
+				return separator{off: pos - int64(len(pending)), date: d}, true, nil
+			}
+			s.add(pending, true)
+			pending = nil
+		}
+		if !start || !isBlank(chunk) {
+			s.add(chunk, start)
+			continue
+		}
+		if s.inHeader {
+			s.endHeader()
+			if end, ok := s.clEnd(); ok {
+				s.add(chunk, true)
+				return s.clBody(end)
+			}
+		}
+		pending = blankLine(chunk)
+	}
+}
+
+// blankLine returns a copy of a blank chunk that outlives the reader's
+// buffer.
+func blankLine(chunk []byte) []byte {
+	if len(chunk) == 1 {
+		return []byte("\n")
+	}
+	return []byte("\r\n")
+}
+
+// add appends a chunk to the current message.
+func (s *scanner) add(chunk []byte, start bool) {
+	s.h.Write(chunk)
+	s.cur.n += int64(len(chunk))
+	s.cur.crlf += int64(len(chunk))
+	if bareLF(chunk, s.prevCR) {
+		s.cur.crlf++
+	}
+	s.prevCR = chunk[len(chunk)-1] == '\r'
+	if start {
+		switch d := quoteDepth(chunk); {
+		case d == 1:
+			s.cur.q1++
+		case d >= 2:
+			s.cur.q2++
+			s.res.rd = true
+		}
+	}
+	if s.inHeader && !s.hdrFull {
+		s.keepHeader(chunk)
+	}
+}
+
+// keepHeader keeps chunk for parsing, up to maxHeader bytes of whole
+// lines.
+func (s *scanner) keepHeader(chunk []byte) {
+	if len(s.header)+len(chunk) <= maxHeader {
+		s.header = append(s.header, chunk...)
+		return
+	}
+	s.hdrFull = true
+	s.header = s.header[:bytes.LastIndexByte(s.header, '\n')+1]
+}
+
+func (s *scanner) endHeader() {
+	s.inHeader = false
+	s.cur.hdr = parseHeader(s.header, s.mozilla)
+}
+
+// clEnd returns where the body ends by the header's Content-Length, if
+// it is to be trusted: the body, starting at the current position, then
+// ends at the end of the file, or just before a line end followed by the
+// end of the file or by a From line.
+func (s *scanner) clEnd() (int64, bool) {
+	cl := s.cur.hdr.contentLength
+	if !s.useCL || cl < 0 || cl > s.rest() {
+		return 0, false
+	}
+	end := s.lr.pos + cl
+	return end, s.fitsAt(end)
+}
+
+func (s *scanner) fitsAt(end int64) bool {
+	if end == s.size {
+		return true
+	}
+	buf := s.peek[:min(int64(len(s.peek)), s.size-end)]
+	if n, _ := s.ra.ReadAt(buf, end); n < len(buf) {
+		return false
+	}
+	le := lineEnd(buf)
+	if le == 0 {
+		return false
+	}
+	line := buf[le:]
+	if len(line) == 0 {
+		return end+int64(le) == s.size
+	}
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i+1]
+	} else if end+int64(le+len(line)) < s.size {
+		return false
+	}
+	_, ok := parseFromLine(line)
+	return ok
+}
+
+// lineEnd returns the length of the LF or CRLF b starts with, or 0.
+func lineEnd(b []byte) int {
+	switch {
+	case len(b) > 0 && b[0] == '\n':
+		return 1
+	case len(b) > 1 && b[0] == '\r' && b[1] == '\n':
+		return 2
+	}
+	return 0
+}
+
+// clBody reads a body that Content-Length bounds at end, then the
+// separator after it, which fitsAt has checked.
+func (s *scanner) clBody(end int64) (separator, bool, error) {
+	for s.lr.pos < end {
+		chunk, start, err := s.lr.next(end - s.lr.pos)
+		if err == io.EOF {
+			err = errChanged
+		}
+		if err != nil {
+			return separator{}, false, err
+		}
+		if start && bytes.HasPrefix(chunk, fromPrefix) {
+			s.res.cl2 = true
+		}
+		s.add(chunk, start)
+	}
+	sep := s.lr.pos
+	s.res.tail = sep
+	for i := 0; ; i++ {
+		chunk, _, err := s.lr.next(s.rest())
+		switch {
+		case err == io.EOF:
+			return separator{}, false, nil
+		case err != nil:
+			return separator{}, false, err
+		case i == 0 && lineEnd(chunk) == len(chunk):
+			continue
+		}
+		if d, ok := parseFromLine(chunk); ok && i == 1 {
+			return separator{off: sep, date: d}, true, nil
+		}
+		return separator{}, false, errChanged
+	}
+}
