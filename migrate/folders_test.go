@@ -81,3 +81,19 @@ func hexVal(r rune) int {
 	}
 	return 0
 }
+
+func TestIncludeExclude(t *testing.T) {
+	spec := &SourceSpec{Include: []string{"Inbox", "Projects/*"}, Exclude: []string{"Inbox/Spam*"}}
+	cases := map[string]bool{
+		"Inbox": true, "Inbox/Work": true, "Inbox/Spam": false, "Inbox/Spam/old": false,
+		"Projects/A": true, "Projects/A/B": true, "Projects": false, "Trash": false, "": false,
+	}
+	for folder, want := range cases {
+		if got := wanted(spec, folder); got != want {
+			t.Errorf("wanted(%q) = %v, want %v", folder, got, want)
+		}
+	}
+	if !wanted(&SourceSpec{}, "anything/at all") {
+		t.Error("no patterns: a folder was left out")
+	}
+}

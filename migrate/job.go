@@ -32,8 +32,20 @@ type SourceSpec struct {
 	// Name identifies the source in the state across runs, for example
 	// "pop3s://alice@pop.example.net:995". It never holds a secret.
 	Name string
-	// Folder is the target folder for the source's top level.
+	// Folder is where the source's top level lands, as a "/"-separated
+	// path: for a source without folders (POP3, one mbox file) the
+	// target folder itself; for a tree, the parent of its folders, ""
+	// meaning the account's top level (the tree's Inbox goes to INBOX,
+	// its Sent, Drafts, Trash, Junk, Archives and Templates, in several
+	// languages, to the target's folders of those roles).
 	Folder string
+	// FolderMap renames source folders (and their subfolders) before
+	// they are mapped; the first pair that matches applies.
+	FolderMap []FolderMap
+	// Include, when not empty, keeps only the source folders that match
+	// one of its patterns (path.Match, on the folder or a parent of it);
+	// Exclude then drops the folders that match one of its patterns.
+	Include, Exclude []string
 	// Open connects to the source. The engine calls it again to reconnect
 	// after a transient error.
 	Open func(ctx context.Context) (source.Source, error)

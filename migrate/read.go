@@ -16,6 +16,7 @@ type reader struct {
 	r         *run
 	spec      *SourceSpec
 	work      chan<- *item
+	folders   *folderMapper   // source folder -> target folder
 	done      map[string]bool // refs finished by earlier runs
 	handled   map[string]bool // refs this run has read (or given up on)
 	listed    bool            // the first listing has been reported
@@ -25,7 +26,8 @@ type reader struct {
 // runSource reads every message of spec that is not done yet and hands it
 // to the workers.
 func (r *run) runSource(ctx context.Context, spec *SourceSpec, work chan<- *item) error {
-	rd := &reader{r: r, spec: spec, work: work, done: map[string]bool{}, handled: map[string]bool{}}
+	rd := &reader{r: r, spec: spec, work: work, done: map[string]bool{}, handled: map[string]bool{},
+		folders: &folderMapper{layout: r.layout, maps: spec.FolderMap}}
 	err := r.m.State.Refs(spec.Name, func(id string, _ state.RefRecord) error {
 		rd.done[id] = true
 		return nil
@@ -76,6 +78,11 @@ func (rd *reader) session(ctx context.Context) error {
 	return nil
 }
 
+// folderOf returns the target folder of a message.
+func (rd *reader) folderOf(ref source.Ref) string {
+	return rd.folders.mapFolder(rd.spec.Folder, ref.Folder)
+}
+
 // list returns the refs still to read, and reports the first listing.
 func (rd *reader) list(ctx context.Context, src source.Source) ([]source.Ref, error) {
 	var refs []source.Ref
@@ -86,6 +93,8 @@ func (rd *reader) list(ctx context.Context, src source.Source) ([]source.Ref, er
 		total++
 		switch {
 		case seen[ref.ID]: // a source that lists an ID twice: read it once
+		case !wanted(rd.spec, ref.Folder):
+			total--
 		case rd.done[ref.ID]:
 			known++
 		case !rd.handled[ref.ID]:
@@ -148,7 +157,7 @@ func (rd *reader) readEach(ctx context.Context, src source.Source, refs []source
 		body, err := src.Open(ctx, ref)
 		if kind, alone := perMessage(err); alone {
 			rd.handled[ref.ID] = true
-			rd.r.event(Event{Kind: kind, Source: rd.spec.Name, Ref: ref, Folder: folderOf(rd.spec, ref), Err: err})
+			rd.r.event(Event{Kind: kind, Source: rd.spec.Name, Ref: ref, Folder: rd.folderOf(ref), Err: err})
 			continue
 		}
 		if err != nil {
@@ -176,7 +185,7 @@ func (rd *reader) take(ctx context.Context, ref source.Ref, body io.Reader) erro
 	if err := rd.r.mem.Acquire(ctx, weight); err != nil {
 		return err
 	}
-	it := &item{spec: rd.spec, ref: ref, folder: folderOf(rd.spec, ref), weight: weight, mem: rd.r.mem,
+	it := &item{spec: rd.spec, ref: ref, folder: rd.folderOf(ref), weight: weight, mem: rd.r.mem,
 		sp: newSpool(ref.Size, o.SpoolThreshold, o.SpoolDir)}
 	h := identity.New()
 	if _, err := io.Copy(io.MultiWriter(it.sp, h), body); err != nil {

@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/mailferry/mailferry/migrate/identity"
 	"github.com/mailferry/mailferry/source"
 	"github.com/mailferry/mailferry/state"
+	"github.com/mailferry/mailferry/target"
 )
 
 // An item is one message read from a source, on its way to the target.
@@ -49,6 +51,8 @@ type run struct {
 	commits       chan<- commitReq // to the committer
 	committerDone chan struct{}    // closed when the committer has stopped
 
+	layout target.Layout // how the target names folders
+
 	mu        sync.Mutex // guards what follows and serialises events
 	rep       Report
 	dryCopied map[string]bool // dry run: keys that would be copied
@@ -67,11 +71,32 @@ func (m *Migrator) Run(ctx context.Context) (*Report, error) {
 	r.index = newIndexCache(m.Target, m.State)
 	r.rep.Start, r.rep.DryRun = time.Now(), r.opts.DryRun
 
-	err := r.recoverPending(ctx)
+	err := r.readLayout(ctx)
+	if err == nil {
+		err = r.recoverPending(ctx)
+	}
 	if err == nil {
 		err = r.pipeline(ctx)
 	}
 	return r.finish(ctx, err)
+}
+
+// readLayout asks the target how it names folders, when it can say.
+func (r *run) readLayout(ctx context.Context) error {
+	r.layout = target.Layout{Delimiter: "/"}
+	l, ok := r.m.Target.(target.Layouter)
+	if !ok {
+		return nil
+	}
+	layout, err := l.Layout(ctx)
+	if err != nil {
+		if ClassOf(err) == ClassTransient {
+			return &ConnectError{What: "target", Err: err}
+		}
+		return err
+	}
+	r.layout = layout
+	return nil
 }
 
 // pipeline runs the stages of a run, each in its goroutines:
@@ -200,10 +225,25 @@ func (r *run) event(e Event) {
 	}
 }
 
-// folderOf maps a source folder to the target folder.
-func folderOf(spec *SourceSpec, ref source.Ref) string {
-	if ref.Folder == "" {
-		return spec.Folder
+// wanted reports whether a source folder passes the spec's Include and
+// Exclude patterns.
+func wanted(spec *SourceSpec, folder string) bool {
+	if len(spec.Include) > 0 && !matchAny(spec.Include, folder) {
+		return false
 	}
-	return path.Join(spec.Folder, ref.Folder)
+	return !matchAny(spec.Exclude, folder)
+}
+
+// matchAny reports whether folder or one of its parents matches a pattern.
+func matchAny(patterns []string, folder string) bool {
+	for f := folder; ; f = path.Dir(f) {
+		for _, p := range patterns {
+			if ok, _ := path.Match(strings.Trim(p, "/"), f); ok {
+				return true
+			}
+		}
+		if !strings.Contains(f, "/") {
+			return false
+		}
+	}
 }
