@@ -6,7 +6,9 @@ import (
 )
 
 func TestParseFromLine(t *testing.T) {
-	utc := func(y int, mo time.Month, d, h, mi, s int) time.Time { return time.Date(y, mo, d, h, mi, s, 0, time.UTC) }
+	utc := func(y int, mo time.Month, d, h, mi, s int) time.Time {
+		return time.Date(y, mo, d, h, mi, s, 0, time.UTC)
+	}
 	plus2 := time.FixedZone("", 2*3600)
 	tests := []struct {
 		line string

@@ -21,8 +21,14 @@ type lineReader struct {
 	lineStart bool  // the next chunk starts a line
 }
 
-func newLineReader(r io.Reader, pos int64) *lineReader {
-	return &lineReader{r: bufio.NewReaderSize(r, chunkMax), pos: pos, lineStart: true}
+// newLineReader reads r, whose first byte is at offset pos in the file,
+// which holds no more than size bytes from there.
+func newLineReader(r io.Reader, pos, size int64) *lineReader {
+	buf := int64(chunkMax)
+	if size < buf {
+		buf = max(size, 16)
+	}
+	return &lineReader{r: bufio.NewReaderSize(r, int(buf)), pos: pos, lineStart: true}
 }
 
 // next returns the next chunk, at most limit bytes, and whether it starts

@@ -194,7 +194,7 @@ func TestEmptyAndNotMbox(t *testing.T) {
 	if refs := listAll(t, fileSource(t, "", Options{})); len(refs) != 0 {
 		t.Errorf("empty file: List gave %d messages, want 0", len(refs))
 	}
-	path := writeFile(t, t.TempDir(), "notes.txt", "Dear diary,\nFrom " + "today on...\n")
+	path := writeFile(t, t.TempDir(), "notes.txt", "Dear diary,\nFrom "+"today on...\n")
 	_, err := New(Options{Path: path})
 	if err == nil || !strings.Contains(err.Error(), "not an mbox") || !strings.Contains(err.Error(), path) {
 		t.Errorf("New(not an mbox) = %v, want an error naming the file", err)
@@ -267,7 +267,9 @@ func TestDates(t *testing.T) {
 // thunderbirdTree writes a Local Folders directory and returns it.
 func thunderbirdTree(t testing.TB) string {
 	dir := t.TempDir()
-	m := func(body string) string { return "From - Fri Jul  8 12:08:34 2011\nSubject: " + body + "\n\n" + body + "\n\n" }
+	m := func(body string) string {
+		return "From - Fri Jul  8 12:08:34 2011\nSubject: " + body + "\n\n" + body + "\n\n"
+	}
 	writeFile(t, dir, "Inbox", m("in1")+m("in2"))
 	writeFile(t, dir, "Inbox.msf", "// <!-- <mdb:mork:z v=\"1.4\"/> -->\n")
 	writeFile(t, dir, "Inbox.sbd/Work", m("work"))

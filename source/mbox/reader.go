@@ -30,8 +30,16 @@ type msgReader struct {
 }
 
 func newMsgReader(f *os.File, l loc, closed func(*msgReader)) *msgReader {
-	sec := io.NewSectionReader(f, l.off, l.n)
-	return &msgReader{f: f, loc: l, lr: newLineReader(sec, l.off), h: sha256.New(), closed: closed}
+	r := sectionReader(f, l)
+	r.f, r.closed = f, closed
+	return r
+}
+
+// sectionReader returns a reader of the message at l in ra, without a
+// file to close.
+func sectionReader(ra io.ReaderAt, l loc) *msgReader {
+	sec := io.NewSectionReader(ra, l.off, l.n)
+	return &msgReader{loc: l, lr: newLineReader(sec, l.off, l.n), h: sha256.New()}
 }
 
 func (r *msgReader) Read(p []byte) (int, error) {

@@ -89,7 +89,7 @@ type scanner struct {
 // when they change under it, ctx.Err() when ctx ends, and read errors.
 func scan(ctx context.Context, ra io.ReaderAt, size int64, useCL, mozilla bool) (*scanResult, error) {
 	s := &scanner{
-		lr: newLineReader(io.NewSectionReader(ra, 0, size), 0),
+		lr: newLineReader(io.NewSectionReader(ra, 0, size), 0, size),
 		ra: ra, size: size, useCL: useCL, mozilla: mozilla,
 		h: sha256.New(), peek: make([]byte, 2+maxFromLine),
 	}

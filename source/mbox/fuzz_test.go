@@ -1,0 +1,90 @@
+package mbox
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"testing"
+)
+
+// FuzzReader splits any input: it must not panic, messages and
+// separators must tile the input, each message's size must be what the
+// reader gives, and that must match a line-by-line reference.
+func FuzzReader(f *testing.F) {
+	f.Add([]byte(from1 + "A: 1\n\n>From x\n>>From y\n\n" + from2 + "B: 2\n\nlast"))
+	f.Add([]byte(from1 + "Content-Length: 5\n\nFrom\n\n" + from2 + "x\r\n\r\n"))
+	f.Add([]byte(from1 + "\r\n\r\n" + from2))
+	f.Add([]byte("From x Fri Jul  8 12:08:34 2011 remote from y\n\n\n\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for _, v := range []Variant{Detect, MBOXRD, MBOXCL2} {
+			checkSplit(t, in, v)
+		}
+	})
+}
+
+func checkSplit(t *testing.T, in []byte, v Variant) {
+	res, err := scan(context.Background(), bytes.NewReader(in), int64(len(in)), v != MBOXO && v != MBOXRD, true)
+	if err != nil {
+		return
+	}
+	mode := res.mode(v)
+	at := int64(0)
+	for i, r := range res.recs {
+		if r.sep != at {
+			t.Fatalf("message %d: separator at %d, previous message ended at %d", i, r.sep, at)
+		}
+		sep := in[r.sep:r.off]
+		sep = sep[lineEnd(sep):]
+		if i > 0 && len(sep) == len(in[r.sep:r.off]) {
+			t.Fatalf("message %d: separator %q has no line end first", i, in[r.sep:r.off])
+		}
+		if _, ok := parseFromLine(sep); !ok {
+			t.Fatalf("message %d: separator %q is no From line", i, sep)
+		}
+		raw := in[r.off : r.off+r.n]
+		got := readSection(t, in, r, mode)
+		if int64(len(got)) != r.size(mode) {
+			t.Fatalf("message %d: size %d, reader gave %d bytes", i, r.size(mode), len(got))
+		}
+		if want := reference(raw, mode); !bytes.Equal(got, want) {
+			t.Fatalf("message %d: reader gave %q, reference %q", i, got, want)
+		}
+		at = r.off + r.n
+	}
+	if res.tail != at {
+		t.Fatalf("tail at %d, last message ended at %d", res.tail, at)
+	}
+	if rest := in[at:]; len(rest) != lineEnd(rest) {
+		t.Fatalf("after the last message: %q, want at most a line end", rest)
+	}
+}
+
+func readSection(t *testing.T, in []byte, r record, mode quoteMode) []byte {
+	t.Helper()
+	l := loc{file: &fileInfo{mode: mode}, off: r.off, n: r.n, sum: r.sum}
+	got, err := io.ReadAll(sectionReader(bytes.NewReader(in), l))
+	if err != nil {
+		t.Fatalf("reading message at %d: %v", r.off, err)
+	}
+	return got
+}
+
+// reference unquotes and converts raw line by line, as documented.
+func reference(raw []byte, mode quoteMode) []byte {
+	var out []byte
+	for _, line := range bytes.SplitAfter(raw, []byte("\n")) {
+		if mode.unquotes(line) {
+			line = line[1:]
+		}
+		out = append(out, line...)
+	}
+	var crlf []byte
+	for i, c := range out {
+		if c == '\n' && (i == 0 || out[i-1] != '\r') {
+			crlf = append(crlf, '\r')
+		}
+		crlf = append(crlf, c)
+	}
+	return crlf
+}
