@@ -43,11 +43,23 @@ type Endpoint struct {
 	Connections     int           `mapstructure:"connections"` // target only
 }
 
-// SourceEndpoint is one source of the job.
+// SourceEndpoint is one source of the job: a POP3 server, or an archive
+// (mbox:PATH, maildir:PATH, eml:PATH).
 type SourceEndpoint struct {
-	Endpoint    `mapstructure:",squash"`
-	Folder      string `mapstructure:"folder"`
-	AllowNoUIDL bool   `mapstructure:"allow_no_uidl"`
+	Endpoint       `mapstructure:",squash"`
+	Folder         string       `mapstructure:"folder"`
+	AllowNoUIDL    bool         `mapstructure:"allow_no_uidl"`
+	FolderMap      []FolderPair `mapstructure:"folder_map"`
+	Include        []string     `mapstructure:"include"`
+	Exclude        []string     `mapstructure:"exclude"`
+	IncludeDeleted bool         `mapstructure:"include_deleted"`
+}
+
+// FolderPair renames a source folder: a list of pairs, because viper
+// lower-cases map keys.
+type FolderPair struct {
+	From string `mapstructure:"from"`
+	To   string `mapstructure:"to"`
 }
 
 // configError is a mistake in the configuration or the command line: exit 2.
@@ -120,6 +132,9 @@ func (c *Config) validate() error {
 	for i, s := range c.Sources {
 		if s.URL == "" {
 			return configErrorf("sources[%d].url is required", i)
+		}
+		if _, _, ok := archiveURL(s.URL); ok {
+			continue // checked when opened
 		}
 		if _, err := s.parse("pop3"); err != nil {
 			return err

@@ -52,7 +52,7 @@ func buildJob(ctx context.Context, c *Config, dryRun bool, log *slog.Logger) (*j
 	default:
 		j.store = store
 	}
-	specs, err := sourceSpecs(ctx, c)
+	specs, err := sourceSpecs(ctx, c, log)
 	if err != nil {
 		return nil, err
 	}
@@ -110,38 +110,58 @@ func openTarget(ctx context.Context, e *Endpoint, log *slog.Logger) (*imap.Targe
 	return t, nil
 }
 
-func sourceSpecs(ctx context.Context, c *Config) ([]migrate.SourceSpec, error) {
-	var specs []migrate.SourceSpec
+// sourceSpecs makes the specs of the configured sources, archives first:
+// with dedup by account, a message the user filed in an archive folder and
+// that the POP3 server still holds lands once, in the user's folder.
+func sourceSpecs(ctx context.Context, c *Config, log *slog.Logger) ([]migrate.SourceSpec, error) {
+	var archives, servers []migrate.SourceSpec
 	for i := range c.Sources {
 		s := &c.Sources[i]
-		srv, err := s.parse("pop3")
+		if kind, p, ok := archiveURL(s.URL); ok {
+			spec, err := archiveSpec(s, kind, p, log)
+			if err != nil {
+				return nil, err
+			}
+			archives = append(archives, spec)
+			continue
+		}
+		spec, err := pop3Spec(ctx, s, i)
 		if err != nil {
 			return nil, err
 		}
-		key := fmt.Sprintf("sources[%d]", i)
-		pass, err := s.password(ctx, key, "MAILFERRY_SOURCE_PASSWORD", srv)
-		if err != nil {
-			return nil, err
-		}
-		tc, err := s.tlsConfig(srv)
-		if err != nil {
-			return nil, err
-		}
-		mode := pop3.TLSStartTLS
-		switch {
-		case srv.Plain:
-			mode = pop3.TLSNone
-		case srv.Implicit:
-			mode = pop3.TLSImplicit
-		}
-		opts := pop3.Options{Addr: srv.Addr, TLS: mode, TLSConfig: tc, Username: srv.User, Password: pass,
-			Timeout: s.Timeout, AllowNoUIDL: s.AllowNoUIDL}
-		folder := s.Folder
-		if folder == "" {
-			folder = "INBOX"
-		}
-		specs = append(specs, migrate.SourceSpec{Name: srv.Name(), Folder: folder,
-			Open: func(ctx context.Context) (source.Source, error) { return pop3.Dial(ctx, opts) }})
+		servers = append(servers, spec)
 	}
-	return specs, nil
+	return append(archives, servers...), nil
+}
+
+// pop3Spec makes the spec of the POP3 source sources[i].
+func pop3Spec(ctx context.Context, s *SourceEndpoint, i int) (migrate.SourceSpec, error) {
+	var none migrate.SourceSpec
+	srv, err := s.parse("pop3")
+	if err != nil {
+		return none, err
+	}
+	pass, err := s.password(ctx, fmt.Sprintf("sources[%d]", i), "MAILFERRY_SOURCE_PASSWORD", srv)
+	if err != nil {
+		return none, err
+	}
+	tc, err := s.tlsConfig(srv)
+	if err != nil {
+		return none, err
+	}
+	mode := pop3.TLSStartTLS
+	switch {
+	case srv.Plain:
+		mode = pop3.TLSNone
+	case srv.Implicit:
+		mode = pop3.TLSImplicit
+	}
+	opts := pop3.Options{Addr: srv.Addr, TLS: mode, TLSConfig: tc, Username: srv.User, Password: pass,
+		Timeout: s.Timeout, AllowNoUIDL: s.AllowNoUIDL}
+	folder := s.Folder
+	if folder == "" {
+		folder = "INBOX"
+	}
+	return migrate.SourceSpec{Name: srv.Name(), Folder: folder,
+		Open: func(ctx context.Context) (source.Source, error) { return pop3.Dial(ctx, opts) }}, nil
 }

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mailferry/mailferry/migrate"
+	"github.com/mailferry/mailferry/source"
+	"github.com/mailferry/mailferry/source/eml"
+	"github.com/mailferry/mailferry/source/maildir"
+	"github.com/mailferry/mailferry/source/mbox"
+)
+
+// archiveKinds are the local archive sources, by URL scheme.
+var archiveKinds = []string{"mbox", "maildir", "eml"}
+
+// archiveURL splits "kind:PATH" when kind is an archive kind.
+func archiveURL(u string) (kind, path string, ok bool) {
+	kind, path, found := strings.Cut(u, ":")
+	for _, k := range archiveKinds {
+		if found && kind == k && path != "" {
+			return kind, path, true
+		}
+	}
+	return "", "", false
+}
+
+// archiveSpec makes the spec of an archive source. The path is made
+// absolute so that the state knows the archive wherever mailferry runs.
+func archiveSpec(s *SourceEndpoint, kind, p string, log *slog.Logger) (migrate.SourceSpec, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return migrate.SourceSpec{}, configErrorf("%s:%s: %v", kind, p, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return migrate.SourceSpec{}, configErrorf("%s:%s: %v", kind, p, err)
+	}
+	folder := s.Folder
+	if folder == "" && !fi.IsDir() {
+		// One file: its name is the folder, unless the config says.
+		folder = strings.TrimSuffix(fi.Name(), filepath.Ext(fi.Name()))
+	}
+	warn := func(path string, err error) { log.Warn("skipped", "source", kind+":"+abs, "path", path, "error", err) }
+	open := func(context.Context) (source.Source, error) {
+		var src source.Source
+		var err error
+		switch kind {
+		case "mbox":
+			src, err = mbox.New(mbox.Options{Path: abs, IncludeDeleted: s.IncludeDeleted, Warn: warn})
+		case "maildir":
+			src, err = maildir.New(maildir.Options{Path: abs, IncludeDeleted: s.IncludeDeleted, Warn: warn})
+		case "eml":
+			src, err = eml.New(eml.Options{Path: abs, IncludeDeleted: s.IncludeDeleted, Warn: warn})
+		}
+		if err != nil {
+			return nil, &configError{fmt.Errorf("%s:%s: %w", kind, p, err)}
+		}
+		return src, nil
+	}
+	var maps []migrate.FolderMap
+	for _, m := range s.FolderMap {
+		maps = append(maps, migrate.FolderMap{From: m.From, To: m.To})
+	}
+	return migrate.SourceSpec{Name: kind + ":" + abs, Folder: folder, FolderMap: maps,
+		Include: s.Include, Exclude: s.Exclude, Open: open}, nil
+}
