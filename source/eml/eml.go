@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/mailferry/mailferry/source"
+	"github.com/mailferry/mailferry/source/internal/crlf"
 )
 
 // Options configure a Source.
@@ -213,13 +214,13 @@ func body(f *os.File, k kind) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("not a regular file")
 	}
 	if k != kindEMLX {
-		return newCRLFReader(f, f), nil
+		return crlf.NewReader(f, f), nil
 	}
 	m, err := parseEMLX(f, fi.Size())
 	if err != nil {
 		return nil, err
 	}
-	return newCRLFReader(io.NewSectionReader(f, m.off, m.n), f), nil
+	return crlf.NewReader(io.NewSectionReader(f, m.off, m.n), f), nil
 }
 
 // Close closes the tree's directory.

@@ -21,8 +21,8 @@ func msg(subject string) string {
 	return "From: a@example.org\nSubject: " + subject + "\n\nbody of " + subject + "\n"
 }
 
-// crlf is msg(subject) as Open must return it.
-func crlf(subject string) []byte { return sourcetest.CRLF([]byte(msg(subject))) }
+// wantCRLF is msg(subject) as Open must return it.
+func wantCRLF(subject string) []byte { return sourcetest.CRLF([]byte(msg(subject))) }
 
 // plist is an Apple Mail plist with the given flags and date received.
 func plist(flags uint64, received string) string {
@@ -56,7 +56,7 @@ const received = 1556965800 // 2019-05-04 10:30:00 UTC
 func intDate(sec int) string { return fmt.Sprintf("<integer>%d</integer>", sec) }
 
 var tree = []sample{
-	{path: "top.eml", body: string(crlf("top"))},
+	{path: "top.eml", body: string(wantCRLF("top"))},
 	{path: "bom.eml", body: "\ufeff" + msg("bom")},
 	{path: "notes.txt", body: "not mail\n"},
 	{path: "._top.eml", body: "\x00\x05\x16\x07AppleDouble"},
@@ -74,13 +74,13 @@ var tree = []sample{
 func treeWant() []sourcetest.Message {
 	at := time.Unix(received, 0)
 	return []sourcetest.Message{
-		{Folder: "Apple/Work", Body: crlf("flagged draft forwarded"), Flags: []string{`\Flagged`, `\Draft`, `$Forwarded`}, Date: at.Add(time.Second / 2)},
-		{Folder: "Apple/Work", Body: crlf("read replied"), Flags: []string{`\Seen`, `\Answered`}, Date: at},
-		{Folder: "Apple/Work/Old", Body: crlf("high bits"), Flags: []string{`\Seen`}, Date: at.Add(time.Minute)},
+		{Folder: "Apple/Work", Body: wantCRLF("flagged draft forwarded"), Flags: []string{`\Flagged`, `\Draft`, `$Forwarded`}, Date: at.Add(time.Second / 2)},
+		{Folder: "Apple/Work", Body: wantCRLF("read replied"), Flags: []string{`\Seen`, `\Answered`}, Date: at},
+		{Folder: "Apple/Work/Old", Body: wantCRLF("high bits"), Flags: []string{`\Seen`}, Date: at.Add(time.Minute)},
 		{Folder: "Projects/2020", Body: []byte("From: x\r\nSubject: mixed\r\n\r\nline\r\n")},
-		{Folder: "Projects", Body: crlf("b")},
-		{Folder: "", Body: append([]byte("\ufeff"), crlf("bom")...)},
-		{Folder: "", Body: crlf("top")},
+		{Folder: "Projects", Body: wantCRLF("b")},
+		{Folder: "", Body: append([]byte("\ufeff"), wantCRLF("bom")...)},
+		{Folder: "", Body: wantCRLF("top")},
 	}
 }
 
@@ -190,9 +190,9 @@ func TestSingleFile(t *testing.T) {
 		{path: "x.partial.emlx", body: emlx(msg("x"), 0, intDate(received))},
 	})
 	for file, want := range map[string]sourcetest.Message{
-		"one.eml":       {Body: crlf("one")},
-		"two.emlx":      {Body: crlf("two"), Flags: []string{`\Seen`}, Date: time.Unix(received, 0)},
-		"three.msg.txt": {Body: crlf("three")},
+		"one.eml":       {Body: wantCRLF("one")},
+		"two.emlx":      {Body: wantCRLF("two"), Flags: []string{`\Seen`}, Date: time.Unix(received, 0)},
+		"three.msg.txt": {Body: wantCRLF("three")},
 	} {
 		src := newSource(t, Options{Path: filepath.Join(root, file)})
 		sourcetest.Check(t, src, []sourcetest.Message{want})

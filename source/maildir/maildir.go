@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/mailferry/mailferry/source"
+	"github.com/mailferry/mailferry/source/internal/crlf"
 )
 
 // Options configure a Source.
@@ -221,7 +222,7 @@ func (s *Source) Open(ctx context.Context, ref source.Ref) (io.ReadCloser, error
 	if known {
 		f, err := os.Open(path)
 		if err == nil {
-			return newCRLFReader(f), nil
+			return crlf.NewReader(f, f), nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("maildir: open %s: %w", ref.ID, err)
@@ -247,7 +248,7 @@ func (s *Source) openRenamed(ctx context.Context, name, unique, id string) (io.R
 			s.mu.Lock()
 			s.files[id] = path
 			s.mu.Unlock()
-			return newCRLFReader(f), nil
+			return crlf.NewReader(f, f), nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("maildir: open %s: %w", id, err)

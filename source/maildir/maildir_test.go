@@ -231,23 +231,3 @@ func TestSplitName(t *testing.T) {
 		}
 	}
 }
-
-func TestCRLFReaderSmallReads(t *testing.T) {
-	in := "a\nb\r\nc\rd\n\n"
-	r := newCRLFReader(io.NopCloser(strings.NewReader(in)))
-	var out []byte
-	buf := make([]byte, 1)
-	for {
-		n, err := r.Read(buf)
-		out = append(out, buf[:n]...)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if want := "a\r\nb\r\nc\rd\r\n\r\n"; string(out) != want {
-		t.Errorf("read %q, want %q", out, want)
-	}
-}
