@@ -166,6 +166,11 @@ func (s *Source) listFile(ctx context.Context, f *fileInfo, fn func(source.Ref) 
 	f.mode = res.mode(s.opts.Variant)
 	for i := range res.recs {
 		r := &res.recs[i]
+		if r.n == 0 && fn != nil {
+			// A From line followed at once by another: nothing to copy,
+			// but say so rather than drop it silently.
+			s.warn(f.path, fmt.Errorf("empty message at offset %d skipped", r.off))
+		}
 		if !s.wanted(r) {
 			continue
 		}
