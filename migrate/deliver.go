@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mailferry/mailferry/state"
@@ -206,6 +207,18 @@ func (r *run) deliver(ctx context.Context, it *item) error {
 	return r.commit(it, uid, state.RefCopied, EventCopied)
 }
 
+// systemFlags returns the flags that are system flags (`\Seen`, ...),
+// without the keywords.
+func systemFlags(flags []string) []string {
+	var kept []string
+	for _, f := range flags {
+		if strings.HasPrefix(f, `\`) {
+			kept = append(kept, f)
+		}
+	}
+	return kept
+}
+
 // A commitReq is a message in the target, waiting to be committed.
 type commitReq struct {
 	it   *item
@@ -296,6 +309,15 @@ func (r *run) append(ctx context.Context, it *item) (uint32, error) {
 	msg := target.Message{Body: it.sp, Size: it.sp.Size(), Flags: it.ref.Flags, Date: date}
 	for attempt := 0; ; attempt++ {
 		uid, err := r.m.Target.Append(ctx, it.folder, msg)
+		if kept := systemFlags(msg.Flags); ClassOf(err) == ClassMessage && len(kept) < len(msg.Flags) {
+			// The server may refuse keywords (too many for the folder,
+			// characters it does not take): keep the message, drop them.
+			r.opts.Logger.Warn("keywords refused, appending without them", "source", it.spec.Name,
+				"message", it.ref.ID, "folder", it.folder, "keywords", msg.Flags, "error", err)
+			msg.Flags = kept
+			attempt--
+			continue
+		}
 		if err == nil || ClassOf(err) != ClassTransient {
 			return uid, err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -28,7 +29,9 @@ type rig struct {
 	state string
 	// wrap, when set, decorates the target of each run (fault injection).
 	wrap func(target.Target) target.Target
-	opts migrate.Options
+	// source, when set, decorates the POP3 source of each run.
+	source func(source.Source) source.Source
+	opts   migrate.Options
 }
 
 func newRig(t *testing.T, msgs [][]byte) *rig {
@@ -72,7 +75,16 @@ func (r *rig) runErr(ctx context.Context) (*migrate.Report, error) {
 	popOpts := pop3.Options{Addr: r.pop.Addr, TLS: pop3.TLSNone, Username: "u", Password: "pop-secret"}
 	m := &migrate.Migrator{Target: t, State: st, Options: r.opts, Sources: []migrate.SourceSpec{{
 		Name: "pop3://u@test", Folder: "INBOX",
-		Open: func(ctx context.Context) (source.Source, error) { return pop3.Dial(ctx, popOpts) },
+		Open: func(ctx context.Context) (source.Source, error) {
+			s, err := pop3.Dial(ctx, popOpts)
+			switch {
+			case err != nil:
+				return nil, err
+			case r.source == nil:
+				return s, nil
+			}
+			return r.source(s), nil
+		},
 	}}}
 	return m.Run(ctx)
 }
@@ -326,5 +338,48 @@ func TestWrongTargetPasswordIsConnectClass(t *testing.T) {
 	err := migrate.ClassOf(fmt.Errorf("login: %w", target.ErrAuth))
 	if err != migrate.ClassConnect {
 		t.Fatalf("ClassOf(ErrAuth) = %v, want ClassConnect", err)
+	}
+}
+
+// noKeywords refuses any APPEND that carries a keyword, as a server with no
+// room for more keywords in the folder does.
+type noKeywords struct{ target.Target }
+
+func (n noKeywords) Append(ctx context.Context, folder string, m target.Message) (uint32, error) {
+	for _, f := range m.Flags {
+		if !strings.HasPrefix(f, `\`) {
+			return 0, fmt.Errorf("injected NO: keyword %s: %w", f, target.ErrRejected)
+		}
+	}
+	return n.Target.Append(ctx, folder, m)
+}
+
+// keywordSource gives every message a keyword and \Seen.
+type keywordSource struct{ source.Source }
+
+func (k keywordSource) List(ctx context.Context, fn func(source.Ref) error) error {
+	return k.Source.List(ctx, func(r source.Ref) error {
+		r.Flags = []string{`\Seen`, "$label1"}
+		return fn(r)
+	})
+}
+
+func TestRefusedKeywordsAreDropped(t *testing.T) {
+	msgs := tricky()
+	r := newRig(t, msgs)
+	r.wrap = func(t target.Target) target.Target { return noKeywords{t} }
+	r.source = func(s source.Source) source.Source { return keywordSource{s} }
+	rep := r.run()
+	if rep.Copied != len(msgs) || rep.Failed() != 0 {
+		t.Fatalf("copied %d failed %d, want all copied without their keywords", rep.Copied, rep.Failed())
+	}
+	got, err := r.imap.Fetch("INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range got {
+		if !slices.Contains(m.Flags, `\Seen`) || slices.Contains(m.Flags, "$label1") {
+			t.Fatalf("stored flags %v, want \\Seen kept and $label1 dropped", m.Flags)
+		}
 	}
 }
