@@ -61,6 +61,12 @@ func lf(b []byte) []byte { return []byte(strings.ReplaceAll(string(b), "\r\n", "
 // Dovecot with SPECIAL-USE folders: each message lands once, in the user's
 // folder, with its flags and dates, and no archive file changes.
 func TestDovecotArchivesAndPOP3(t *testing.T) {
+	for _, l := range []struct{ sep, prefix string }{{"/", ""}, {".", "INBOX."}} {
+		t.Run("separator "+l.sep, func(t *testing.T) { archivesAndPOP3(t, l.sep, l.prefix) })
+	}
+}
+
+func archivesAndPOP3(t *testing.T, sep, prefix string) {
 	a := mail("a@example.org", "a", "in the POP3 maildrop only\r\n")
 	b := mail("b@example.org", "b", "filed into Projects, still on the server\r\n")
 	c := mail("c@example.org", "c", "POP3 only too\r\n")
@@ -70,7 +76,7 @@ func TestDovecotArchivesAndPOP3(t *testing.T) {
 	f := mail("f@example.org", "f", "mbox, flagged\r\n")
 	g := mail("g@example.org", "g", "an eml file with LF line endings\r\n")
 
-	dc := dovecottest.Start(t, dovecottest.Options{SpecialUse: true, Users: []dovecottest.User{
+	dc := dovecottest.Start(t, dovecottest.Options{SpecialUse: true, Separator: sep, Prefix: prefix, Users: []dovecottest.User{
 		{Name: "alice", Password: popPass}, {Name: "bob", Password: imapPass}}})
 	dc.Seed(t, "alice", "INBOX", [][]byte{a, b, c})
 	dir := t.TempDir()
@@ -114,8 +120,15 @@ sources:
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 
+	name := func(f string) string {
+		if f == "INBOX" {
+			return f
+		}
+		return prefix + f
+	}
 	want := map[string][][]byte{"INBOX": {a, c, d}, "Projects": {b}, "Sent": {sent}, "old": {eStored, fStored}, "Old": {g}}
-	for folder, msgs := range want {
+	for f, msgs := range want {
+		folder := name(f)
 		var got [][]byte
 		for _, m := range dc.Fetch(t, "bob", folder) {
 			got = append(got, crlf(m.Body))
@@ -125,7 +138,7 @@ sources:
 	flags := map[string][]string{}
 	dates := map[string]time.Time{}
 	for _, folder := range []string{"INBOX", "Projects", "Sent", "old"} {
-		for _, m := range dc.Fetch(t, "bob", folder) {
+		for _, m := range dc.Fetch(t, "bob", name(folder)) {
 			subj := subject(m.Body)
 			fl := slices.DeleteFunc(slices.Clone(m.Flags), func(f string) bool { return f == `\Recent` })
 			slices.Sort(fl)
@@ -143,8 +156,8 @@ sources:
 	if !dates["Projects/b"].Equal(when) {
 		t.Errorf("internal date of Projects/b = %v, want the Maildir file's mtime %v", dates["Projects/b"], when)
 	}
-	if got := dc.Folders(t, "bob"); !slices.Contains(got, "Sent") || slices.Contains(got, "Sent Messages") {
-		t.Errorf("folders %v: want Sent (the SPECIAL-USE folder) used", got)
+	if got := dc.Folders(t, "bob"); !slices.Contains(got, name("Sent")) || slices.Contains(got, name("Sent Messages")) {
+		t.Errorf("folders %v: want %s (the SPECIAL-USE folder) used", got, name("Sent"))
 	}
 	if after := snapshot(t, arch); !maps(after, before) {
 		t.Fatalf("archive files changed:\nbefore %v\nafter  %v", before, after)
