@@ -31,7 +31,10 @@ const (
 // what the machine created and deleted just before), so one sample per
 // scenario taken at different times makes a poor ratio. Every round runs
 // every scenario once, and a ratio compares figures of the same round.
-var rounds = flag.Int("rounds", 3, "interleaved rounds of all scenarios; the table gives medians")
+var (
+	rounds    = flag.Int("rounds", 3, "interleaved rounds of all scenarios; the table gives medians")
+	archiveMB = flag.Int("archive-mb", 1024, "size of the generated archive of BenchmarkArchive, in MiB")
+)
 
 // A scenario is one line of the table.
 type scenario struct {

@@ -38,6 +38,9 @@ type Job struct {
 	Source     string // POP3 host:port
 	SourceUser string
 	SourcePass string
+	// Sources, when set, replaces the POP3 source: the YAML list items
+	// of the config's sources (for archive sources).
+	Sources string
 }
 
 // A Result is what one run of the child took and printed.
@@ -56,6 +59,10 @@ type Result struct {
 
 // Config returns the YAML the child reads.
 func (j *Job) Config() string {
+	if j.Sources != "" {
+		return fmt.Sprintf("state: %q\ntarget:\n  url: %q\n  tls: none\n  allow_plaintext: true\nsources:\n%s",
+			filepath.Join(j.Dir, "state.db"), "imap://"+j.TargetUser+"@"+j.Target, j.Sources)
+	}
 	return fmt.Sprintf(`state: %q
 target:
   url: %q
