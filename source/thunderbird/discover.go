@@ -1,0 +1,317 @@
+package thunderbird
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// An account is one local mail store directory of the profile.
+type account struct {
+	key     string // its directory name, unique: the prefix of Ref.ID
+	dir     string
+	name    string // display name, the folder prefix when not primary
+	typ     string // server type from prefs.js, "" when found by scanning
+	server  string // server id from prefs.js, "" when found by scanning
+	maildir bool   // prefs.js says maildir store
+	primary bool   // its folders are the top level
+}
+
+var (
+	errIMAP  = errors.New("skipped: IMAP mail is on its server")
+	errNews  = errors.New("skipped: news (NNTP) is not mail to migrate")
+	errFeeds = errors.New("skipped: RSS feeds are not mail to migrate")
+	errStale = errors.New("skipped: no account of prefs.js uses this directory")
+	errNoDir = errors.New("skipped: the account's directory does not exist")
+)
+
+// findAccounts returns the accounts under Path, in listing order, with
+// their names and primary set.
+func findAccounts(path string, warn func(string, error)) ([]*account, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%s: not a directory", path)
+	}
+	var accts []*account
+	primary := ""
+	switch {
+	case isProfile(path):
+		accts, primary, err = profileAccounts(path, filepath.Join(path, "Mail"), warn)
+	case isAccount(path):
+		accts = []*account{{dir: path}}
+	case filepath.Base(path) == "Mail" && fileExists(filepath.Join(filepath.Dir(path), "prefs.js")):
+		accts, primary, err = profileAccounts(filepath.Dir(path), path, warn)
+	default:
+		accts, err = scanMail(path, nil, warn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(accts) == 0 {
+		return nil, fmt.Errorf("%s: no local mail store (Thunderbird profile, Mail/ or account directory)", path)
+	}
+	return arrange(accts, primary), nil
+}
+
+// isProfile reports whether dir looks like a Thunderbird profile.
+func isProfile(dir string) bool {
+	return fileExists(filepath.Join(dir, "prefs.js")) || isDir(filepath.Join(dir, "Mail")) ||
+		isDir(filepath.Join(dir, "ImapMail"))
+}
+
+// isAccount reports whether dir is an account directory: it holds an
+// .msf file, an mbox file, a NAME.sbd directory or a maildir folder.
+func isAccount(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		n := e.Name()
+		switch {
+		case strings.HasPrefix(n, "."):
+		case e.IsDir() && (strings.HasSuffix(n, ".sbd") || isMaildirFolder(filepath.Join(dir, n))):
+			return true
+		case strings.HasSuffix(n, ".msf") || e.Type().IsRegular() && startsWithFrom(filepath.Join(dir, n)):
+			return true
+		}
+	}
+	return false
+}
+
+// profileAccounts reads prefs.js of profile and returns the local
+// accounts stored under mailDir, and the primary server's id.
+func profileAccounts(profile, mailDir string, warn func(string, error)) ([]*account, string, error) {
+	if filepath.Clean(mailDir) == filepath.Join(profile, "Mail") {
+		warnSkippedDirs(profile, warn)
+	}
+	p, err := readPrefs(filepath.Join(profile, "prefs.js"))
+	if err != nil {
+		warn(filepath.Join(profile, "prefs.js"), fmt.Errorf("ignored: %w", err))
+	}
+	accts, claimed := prefsAccounts(p, profile, mailDir, warn)
+	if len(accts) == 0 {
+		accts, err = scanMail(mailDir, claimed, warn)
+		return accts, "", err
+	}
+	warnUnclaimed(mailDir, claimed, warn)
+	return accts, p.primaryServer(), nil
+}
+
+// warnSkippedDirs reports the profile directories that are never read.
+func warnSkippedDirs(profile string, warn func(string, error)) {
+	if d := filepath.Join(profile, "ImapMail"); isDir(d) {
+		warn(d, errIMAP)
+	}
+	if d := filepath.Join(profile, "News"); isDir(d) {
+		warn(d, errNews)
+	}
+}
+
+// prefsAccounts returns the local accounts prefs.js names under mailDir,
+// and every directory a server of prefs.js claims.
+func prefsAccounts(p prefs, profile, mailDir string, warn func(string, error)) ([]*account, map[string]bool) {
+	claimed := map[string]bool{}
+	var accts []*account
+	for _, s := range p.servers(profile) {
+		if s.dir == "" {
+			continue
+		}
+		claimed[filepath.Clean(s.dir)] = true
+		if !wanted(s.dir, profile, mailDir) {
+			continue
+		}
+		if err := skipType(s.typ); err != nil {
+			warn(s.dir, err)
+			continue
+		}
+		if !isDir(s.dir) {
+			warn(s.dir, errNoDir)
+			continue
+		}
+		accts = append(accts, &account{dir: s.dir, name: s.name, typ: s.typ, server: s.id, maildir: s.maildir})
+	}
+	return accts, claimed
+}
+
+// wanted reports whether an account directory of prefs.js is read:
+// with mailDir the profile's Mail/, any directory outside ImapMail/ and
+// News/; else (Path is a Mail/ directory) only those under mailDir.
+func wanted(dir, profile, mailDir string) bool {
+	if filepath.Clean(mailDir) != filepath.Join(profile, "Mail") {
+		return under(dir, mailDir)
+	}
+	return !under(dir, filepath.Join(profile, "ImapMail")) && !under(dir, filepath.Join(profile, "News"))
+}
+
+// skipType returns why a server type is not read, or nil.
+func skipType(typ string) error {
+	switch typ {
+	case "imap", "ews", "owl", "graph":
+		return errIMAP
+	case "nntp":
+		return errNews
+	case "rss":
+		return errFeeds
+	}
+	return nil
+}
+
+// warnUnclaimed reports the subdirectories of mailDir no server claims.
+func warnUnclaimed(mailDir string, claimed map[string]bool, warn func(string, error)) {
+	ents, _ := os.ReadDir(mailDir)
+	for _, e := range ents {
+		d := filepath.Join(mailDir, e.Name())
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && !claimed[d] {
+			warn(d, errStale)
+		}
+	}
+}
+
+// scanMail returns every subdirectory of mailDir as an account, except
+// hidden ones, those in skip and Feeds* ones (reported).
+func scanMail(mailDir string, skip map[string]bool, warn func(string, error)) ([]*account, error) {
+	ents, err := os.ReadDir(mailDir)
+	if err != nil {
+		return nil, err
+	}
+	var accts []*account
+	for _, e := range ents {
+		n, d := e.Name(), filepath.Join(mailDir, e.Name())
+		switch {
+		case !e.IsDir() || strings.HasPrefix(n, ".") || skip[d]:
+		case strings.HasPrefix(n, "Feeds"):
+			warn(d, errFeeds)
+		default:
+			accts = append(accts, &account{dir: d})
+		}
+	}
+	return accts, nil
+}
+
+// arrange sets each account's key, name and primary flag and sorts them:
+// the primary first, then by key.
+func arrange(accts []*account, primaryServer string) []*account {
+	keys := map[string]int{}
+	for _, a := range accts {
+		a.key = uniqueName(filepath.Base(a.dir), keys)
+		a.maildir = a.maildir || hasMaildirFolder(a.dir)
+	}
+	choosePrimary(accts, primaryServer).primary = true
+	slices.SortStableFunc(accts, func(a, b *account) int {
+		if a.primary != b.primary {
+			return cmp.Compare(b2i(b.primary), b2i(a.primary))
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	nameAccounts(accts)
+	return accts
+}
+
+// choosePrimary picks the account whose folders are the top level (see
+// the package documentation).
+func choosePrimary(accts []*account, primaryServer string) *account {
+	var others []*account
+	var local *account
+	for _, a := range accts {
+		if primaryServer != "" && a.server == primaryServer {
+			return a
+		}
+		if a.typ == "none" || (a.typ == "" && a.key == "Local Folders") {
+			local = cmp.Or(local, a)
+		} else {
+			others = append(others, a)
+		}
+	}
+	switch {
+	case len(others) == 1:
+		return others[0]
+	case local != nil:
+		return local
+	}
+	return slices.MinFunc(accts, func(a, b *account) int { return strings.Compare(a.key, b.key) })
+}
+
+// nameAccounts sets the folder prefix of each account: its prefs.js name,
+// else its directory name, '/' replaced, made unique.
+func nameAccounts(accts []*account) {
+	seen := map[string]int{}
+	for _, a := range accts {
+		n := strings.TrimSpace(strings.ReplaceAll(a.name, "/", "_"))
+		if n == "" {
+			n = a.key
+		}
+		if seen[n]++; seen[n] > 1 {
+			n += " (" + a.key + ")"
+		}
+		a.name = n
+	}
+}
+
+// uniqueName returns n, or n with "~2", "~3", ... when already used.
+func uniqueName(n string, used map[string]int) string {
+	used[n]++
+	if used[n] == 1 {
+		return n
+	}
+	return fmt.Sprintf("%s~%d", n, used[n])
+}
+
+// folder returns the folder path of a folder of the account.
+func (a *account) folder(inner string) string {
+	inner = nfc(inner)
+	if a.primary {
+		return inner
+	}
+	if inner == "" {
+		return a.name
+	}
+	return a.name + "/" + inner
+}
+
+func under(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) &&
+		!filepath.IsAbs(rel)
+}
+
+// startsWithFrom reports whether the file at p starts as an mbox does.
+func startsWithFrom(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, 5)
+	n, _ := io.ReadFull(f, b)
+	return string(b[:n]) == "From "
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func sortBy[T any](s []T, key func(T) string) {
+	slices.SortFunc(s, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+}

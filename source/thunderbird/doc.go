@@ -1,0 +1,84 @@
+// Package thunderbird reads the local mail of a Thunderbird profile as a
+// source.Source, strictly read-only and byte for byte, by delegating to
+// source/mbox (with Options.Mozilla) and source/maildir.
+//
+// # What Path may be
+//
+//   - A profile directory: it holds prefs.js, Mail/ or ImapMail/.
+//   - A profile's Mail/ directory: its subdirectories are the accounts.
+//     When the parent holds prefs.js it is read as for a profile, but only
+//     accounts stored under Mail/ are used.
+//   - One account directory (Mail/pop.example.net, Mail/Local Folders):
+//     it holds mbox files beside .msf files, NAME.sbd/ directories, or
+//     maildir folders.
+//
+// # Accounts
+//
+// prefs.js is read when present, best effort: the servers of the accounts
+// listed in mail.accountmanager.accounts (or every mail.server.serverN
+// when that list is absent) give each account's directory
+// (directory-rel "[ProfD]Mail/...", else directory), type, name and store
+// kind (storeContractID). Types pop3, none (Local Folders), movemail and
+// unknown local types are read; imap, nntp (News) and rss (Feeds)
+// accounts are skipped and reported to Options.Warn. The ImapMail/ and
+// News/ directories are never read. Subdirectories of Mail/ that no
+// account of prefs.js uses (left behind by deleted accounts) are skipped
+// with a warning. Without prefs.js, or when it names no local account,
+// every subdirectory of Mail/ is an account, except Feeds* ones.
+//
+// An account is a maildir store when prefs.js says so
+// (@mozilla.org/msgstore/maildirstore;1) or when one of its
+// subdirectories holds cur/ or new/; otherwise it is an mbox tree.
+//
+// # Folder names
+//
+// Folder paths are "/"-separated and keep Thunderbird's own names
+// (Inbox, Sent, Drafts, Trash, Junk, Archives, Templates, in whatever
+// language), so that the engine maps a top-level Inbox to INBOX and the
+// others to the target's special folders. NAME.sbd/ holds the subfolders
+// of NAME: "Inbox.sbd/Work.sbd/2024" is "Inbox/Work/2024". Names are
+// given in Unicode NFC (macOS stores file names decomposed).
+//
+//   - With one account, its folders are the top level.
+//   - With several, the primary account's folders are the top level and
+//     every other account's folders sit under the account's name (prefs
+//     mail.server.serverN.name, else its directory name; "Local Folders"
+//     keeps that name): "Local Folders/Inbox", "user@example.org/Sent".
+//     A '/' in an account name becomes '_'; two accounts of the same name
+//     get their directory name added in parentheses.
+//   - The primary account is the default account of prefs.js (or the
+//     account it defers its mail to, Thunderbird's global inbox); failing
+//     that, the only account other than Local Folders; failing that,
+//     Local Folders; failing that, the first by directory name.
+//
+// # Messages, flags and order
+//
+// mbox stores are read as source/mbox documents with Mozilla set:
+// X-Mozilla-Status 0x0001 \Seen, 0x0002 \Answered, 0x0004 \Flagged,
+// 0x0008 expunged (never listed), X-Mozilla-Keys keywords. Thunderbird's
+// maildir store keeps one message per file in FOLDER/cur/ with no ":2,"
+// flags: List reads each file's header and applies mbox.Flags to it, so
+// flags and expunged messages are treated as in mbox stores; a message
+// marked \Deleted is left out unless Options.IncludeDeleted. A maildir
+// message whose header has a Date gets no Ref.Date (the engine takes the
+// header's), since Thunderbird sets file times when it copies.
+//
+// Accounts are listed primary first, then by directory name; within an
+// account, in the order of source/mbox (files by path) or folders by
+// their path on disk, then source/maildir's order.
+//
+// # Identity
+//
+// Ref.ID is the account's directory name, "/", and the inner source's
+// ID: "pop.example.net/Inbox.sbd/Work#0#<hash>" for mbox stores, and for
+// maildir stores the folder's directory relative to the account, "/",
+// and the file's unique name ("Local Folders/Inbox.sbd/Work/1712.eml").
+// IDs are the same whether Path names the profile, Mail/ or the account.
+//
+// # Limits
+//
+// Accounts and maildir folders are found by New; what appears later is
+// seen by a new Source. Folder names Thunderbird had to hash on disk
+// (names with characters the file system refuses) keep the hashed name:
+// the real one is only in the .msf (Mork) file, which is not read.
+package thunderbird
