@@ -60,6 +60,8 @@
 // flags: List reads each file's header and applies mbox.Flags to it, so
 // flags and expunged messages are treated as in mbox stores; a message
 // marked \Deleted is left out unless Options.IncludeDeleted. A maildir
+// message file that starts with a "From - date" envelope line (some
+// Thunderbird versions write one) is given without that line. A maildir
 // message whose header has a Date gets no Ref.Date (the engine takes the
 // header's), since Thunderbird sets file times when it copies.
 //

@@ -458,3 +458,27 @@ func TestEnvelopeLen(t *testing.T) {
 		}
 	}
 }
+
+// TestDeferredPrimary checks that a default POP3 account that defers its
+// mail to Local Folders (the global inbox) makes Local Folders primary.
+func TestDeferredPrimary(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "prefs.js", `user_pref("mail.accountmanager.accounts", "account1,account2");
+user_pref("mail.accountmanager.defaultaccount", "account1");
+user_pref("mail.account.account1.server", "server1");
+user_pref("mail.account.account2.server", "server2");
+user_pref("mail.server.server1.deferred_to_account", "account2");
+user_pref("mail.server.server1.directory-rel", "[ProfD]Mail/pop.example.net");
+user_pref("mail.server.server1.name", "me@example.net");
+user_pref("mail.server.server1.type", "pop3");
+user_pref("mail.server.server2.directory-rel", "[ProfD]Mail/Local Folders");
+user_pref("mail.server.server2.name", "Local Folders");
+user_pref("mail.server.server2.type", "none");
+`)
+	write(t, root, "Mail/Local Folders/Inbox", mboxOf(inRead))
+	write(t, root, "Mail/pop.example.net/Trash", mboxOf(trashRead))
+	sourcetest.Check(t, newSource(t, Options{Path: root}), []sourcetest.Message{
+		{Folder: "Inbox", Body: crlf(inRead), Flags: []string{`\Seen`, "$label1", "project"}},
+		{Folder: "me@example.net/Trash", Body: crlf(trashRead), Flags: []string{`\Seen`}},
+	})
+}
