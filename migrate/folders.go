@@ -62,8 +62,13 @@ func (m *folderMapper) mapFolder(base, p string) string {
 	}
 	parts := strings.Split(p, "/")
 	if base == "" {
-		if strings.EqualFold(parts[0], "INBOX") && len(parts) == 1 {
-			return "INBOX"
+		if strings.EqualFold(parts[0], "INBOX") {
+			// The tree's Inbox is the account's INBOX, its subfolders
+			// INBOX's.
+			parts[0] = "INBOX"
+			if len(parts) == 1 {
+				return "INBOX"
+			}
 		}
 		if len(parts) == 1 {
 			if r := roleOf(parts[0]); r >= 0 {
@@ -114,7 +119,7 @@ func (m *folderMapper) join(parts []string) string {
 	for i, p := range parts {
 		esc[i] = escapeName(p, m.layout.Delimiter)
 	}
-	if strings.EqualFold(esc[0], "INBOX") && len(esc) == 1 {
+	if esc[0] == "INBOX" && len(esc) == 1 {
 		return "INBOX"
 	}
 	delim := m.layout.Delimiter

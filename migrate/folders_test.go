@@ -18,7 +18,8 @@ func TestMapFolder(t *testing.T) {
 		{slash, nil, "INBOX", "", "INBOX"},
 		{slash, nil, "", "", "INBOX"},
 		{slash, nil, "", "Inbox", "INBOX"},
-		{slash, nil, "", "Inbox/Work", "Inbox/Work"},
+		{slash, nil, "", "Inbox/Work", "INBOX/Work"},
+		{courier, nil, "", "Inbox/Work", "INBOX.Work"},
 		{slash, nil, "", "Projects/2024", "Projects/2024"},
 		{slash, nil, "", "Envoyés", "Sent Messages"},       // SPECIAL-USE wins
 		{slash, nil, "", "Deleted Items", "Papierkorb"},    // existing folder of the role

@@ -13,10 +13,11 @@ import (
 	"github.com/mailferry/mailferry/source/eml"
 	"github.com/mailferry/mailferry/source/maildir"
 	"github.com/mailferry/mailferry/source/mbox"
+	"github.com/mailferry/mailferry/source/thunderbird"
 )
 
 // archiveKinds are the local archive sources, by URL scheme.
-var archiveKinds = []string{"mbox", "maildir", "eml"}
+var archiveKinds = []string{"mbox", "maildir", "eml", "thunderbird"}
 
 // archiveURL splits "kind:PATH" when kind is an archive kind.
 func archiveURL(u string) (kind, path string, ok bool) {
@@ -56,6 +57,8 @@ func archiveSpec(s *SourceEndpoint, kind, p string, log *slog.Logger) (migrate.S
 			src, err = maildir.New(maildir.Options{Path: abs, IncludeDeleted: s.IncludeDeleted, Warn: warn})
 		case "eml":
 			src, err = eml.New(eml.Options{Path: abs, IncludeDeleted: s.IncludeDeleted, Warn: warn})
+		case "thunderbird":
+			src, err = thunderbird.New(thunderbird.Options{Path: abs, IncludeDeleted: s.IncludeDeleted, Warn: warn})
 		}
 		if err != nil {
 			return nil, &configError{fmt.Errorf("%s:%s: %w", kind, p, err)}

@@ -44,7 +44,7 @@ type Endpoint struct {
 }
 
 // SourceEndpoint is one source of the job: a POP3 server, or an archive
-// (mbox:PATH, maildir:PATH, eml:PATH).
+// (mbox:PATH, maildir:PATH, eml:PATH, thunderbird:PATH).
 type SourceEndpoint struct {
 	Endpoint       `mapstructure:",squash"`
 	Folder         string       `mapstructure:"folder"`

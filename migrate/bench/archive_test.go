@@ -17,7 +17,7 @@ import (
 // tree, with the IMAP folder each lands in.
 var archiveFolders = []struct{ file, folder string }{
 	{"Inbox", "INBOX"}, {"Sent", "Sent"}, {"Archives", "Archives"},
-	{"Inbox.sbd/Work", "Inbox/Work"}, {"Inbox.sbd/Lists", "Inbox/Lists"},
+	{"Inbox.sbd/Work", "INBOX/Work"}, {"Inbox.sbd/Lists", "INBOX/Lists"},
 	{"Archives.sbd/2019", "Archives/2019"}, {"Archives.sbd/2020", "Archives/2020"},
 	{"Archives.sbd/2021", "Archives/2021"}, {"Projects", "Projects"}, {"Projects.sbd/Alpha", "Projects/Alpha"},
 }
