@@ -52,7 +52,8 @@ func archiveSpec(s *SourceEndpoint, kind, p string, log *slog.Logger) (migrate.S
 		var err error
 		switch kind {
 		case "mbox":
-			src, err = mbox.New(mbox.Options{Path: abs, IncludeDeleted: s.IncludeDeleted, Warn: warn})
+			src, err = mbox.New(mbox.Options{Path: abs, IncludeDeleted: s.IncludeDeleted, Warn: warn,
+				Mozilla: thunderbirdStore(abs)})
 		case "maildir":
 			src, err = maildir.New(maildir.Options{Path: abs, IncludeDeleted: s.IncludeDeleted, Warn: warn})
 		case "eml":
@@ -71,4 +72,22 @@ func archiveSpec(s *SourceEndpoint, kind, p string, log *slog.Logger) (migrate.S
 	}
 	return migrate.SourceSpec{Name: kind + ":" + abs, Folder: folder, FolderMap: maps,
 		Include: s.Include, Exclude: s.Exclude, Open: open}, nil
+}
+
+// thunderbirdStore reports whether an mbox path is a Thunderbird store
+// (a .msf index beside the file, or inside the directory): then its
+// X-Mozilla-Status fields count, and expunged messages are not migrated.
+func thunderbirdStore(p string) bool {
+	if _, err := os.Stat(p + ".msf"); err == nil {
+		return true
+	}
+	found := false
+	filepath.WalkDir(p, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".msf") {
+			found = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return found
 }

@@ -154,3 +154,18 @@ func TestUnsetFlagsKeepDefaultsAndConfig(t *testing.T) {
 		t.Fatalf("--connections 5 gave %d", c.Target.Connections)
 	}
 }
+
+func TestThunderbirdStoreDetected(t *testing.T) {
+	dir := t.TempDir()
+	plain, tb := filepath.Join(dir, "plain"), filepath.Join(dir, "tb")
+	os.MkdirAll(filepath.Join(tb, "Inbox.sbd"), 0o755)
+	os.MkdirAll(plain, 0o755)
+	os.WriteFile(filepath.Join(tb, "Inbox.sbd", "Work.msf"), nil, 0o644)
+	os.WriteFile(filepath.Join(plain, "Inbox"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir, "single.msf"), nil, 0o644)
+	for p, want := range map[string]bool{tb: true, plain: false, filepath.Join(dir, "single"): true, filepath.Join(plain, "Inbox"): false} {
+		if got := thunderbirdStore(p); got != want {
+			t.Errorf("thunderbirdStore(%s) = %v, want %v", p, got, want)
+		}
+	}
+}
