@@ -30,7 +30,7 @@ func walk(root string, warn func(string, error)) ([]*fileInfo, error) {
 		}
 		name := d.Name()
 		switch {
-		case d.IsDir() && strings.HasPrefix(name, "."):
+		case d.IsDir() && (strings.HasPrefix(name, ".") || strings.EqualFold(filepath.Ext(name), ".mozmsgs")):
 			return filepath.SkipDir
 		case d.IsDir() || skipName(name):
 			return nil
@@ -63,7 +63,9 @@ func skipName(name string) bool {
 		return true
 	}
 	switch strings.ToLower(filepath.Ext(name)) {
-	case ".msf", ".dat", ".json":
+	case ".msf", ".dat", ".json", ".html", ".mozmsgs", ".sqlite":
+		// Thunderbird's indexes, settings, logs (junklog.html) and its
+		// search-index directories (Inbox.mozmsgs/).
 		return true
 	}
 	return false
