@@ -55,7 +55,7 @@ func writeMbox(path string, msgs [][]byte) error {
 
 // BenchmarkArchive migrates a generated mbox tree of at least 1 GiB (set
 // by -archive-mb) into Dovecot, and the same messages with the pipelined
-// bare client into one folder of another user, in the same run.
+// bare client into the same folders of another user, in the same run.
 func BenchmarkArchive(b *testing.B) {
 	s := dovecottest.Start(b, dovecottest.Options{Users: []dovecottest.User{
 		{Name: "ferry", Password: password}, {Name: "bare", Password: password}}})
@@ -64,6 +64,7 @@ func BenchmarkArchive(b *testing.B) {
 	var all [][]byte
 	var total int64
 	used := map[string]bool{}
+	byFolder := map[string][][]byte{}
 	for i := 0; total < int64(*archiveMB)<<20; i++ {
 		c := Generate(2000, uint64(1000+i))
 		af := archiveFolders[i%len(archiveFolders)]
@@ -71,13 +72,17 @@ func BenchmarkArchive(b *testing.B) {
 			b.Fatal(err)
 		}
 		used[af.folder] = true
+		byFolder[af.folder] = append(byFolder[af.folder], c.Msgs...)
 		all = append(all, c.Msgs...)
 		total += c.Bytes
 	}
 	b.Logf("archive: %d messages, %.1f MB in %d mbox files", len(all), float64(total)/1e6, len(archiveFolders))
 
+	// The bare client fills the same folders, one after the other, each
+	// with LITERAL+ pipelining: into one folder of 50,000 messages
+	// Dovecot slows down far more than across ten.
 	start := time.Now()
-	if err := pipelined(b.Context(), nil, s.IMAPAddr, "bare", all); err != nil {
+	if err := bareFolders(b, s.IMAPAddr, byFolder); err != nil {
 		b.Fatalf("bare client: %v", err)
 	}
 	bare := time.Since(start)
@@ -111,10 +116,31 @@ func BenchmarkArchive(b *testing.B) {
 	b.ReportMetric(rate(res.Wall), "msgs/s")
 	fmt.Printf("\n| archive %.0f MB, %d msgs | time | msgs/s | MB/s | peak RSS | ratio |\n| --- | ---: | ---: | ---: | ---: | ---: |\n",
 		float64(total)/1e6, len(all))
-	fmt.Printf("| bare client, LITERAL+ pipelined, one folder | %v | %.0f | %.1f | — | 1.00 |\n", bare.Round(time.Millisecond), rate(bare), mb(bare))
+	fmt.Printf("| bare client, LITERAL+ pipelined, same folders | %v | %.0f | %.1f | — | 1.00 |\n", bare.Round(time.Millisecond), rate(bare), mb(bare))
 	fmt.Printf("| mailferry, mbox tree, %d folders | %v | %.0f | %.1f | %.1f MiB | %.2f |\n", len(archiveFolders),
 		res.Wall.Round(time.Millisecond), rate(res.Wall), mb(res.Wall), float64(res.MaxRSS)/(1<<20), bare.Seconds()/res.Wall.Seconds())
 	if strings.Contains(res.Output, "level=WARN") {
 		b.Logf("warnings:\n%s", res.Output)
 	}
+}
+
+// bareFolders appends each folder's messages with the pipelined bare
+// client, creating the folders first.
+func bareFolders(b *testing.B, addr string, byFolder map[string][][]byte) error {
+	cl, err := Login(b.Context(), nil, addr, "bare", password)
+	if err != nil {
+		return err
+	}
+	defer cl.Logout()
+	for folder, msgs := range byFolder {
+		if folder != "INBOX" {
+			if _, err := cl.command("CREATE " + quote(folder)); err != nil {
+				return fmt.Errorf("create %s: %w", folder, err)
+			}
+		}
+		if err := cl.AppendPipelined(folder, msgs, window); err != nil {
+			return err
+		}
+	}
+	return nil
 }
