@@ -96,14 +96,14 @@ func newSource(t *testing.T, opts Options) *Source {
 
 func TestTree(t *testing.T) {
 	root := build(t, tree)
-	before := snapshot(t, root)
+	before := sourcetest.Snapshot(t, root)
 	var warnings []string
 	src := newSource(t, Options{Path: root, Warn: func(p string, err error) {
 		warnings = append(warnings, fmt.Sprintf("%s: %v", p, err))
 	}})
 	sourcetest.Check(t, src, treeWant())
 	sourcetest.StopEarly(t, src)
-	unchanged(t, root, before)
+	sourcetest.Unchanged(t, root, before)
 	if len(warnings) == 0 || !strings.Contains(warnings[0], "5.partial.emlx: skipped: partial") {
 		t.Errorf("warnings = %q, want the .partial.emlx skipped", warnings)
 	}
@@ -145,7 +145,7 @@ func TestMalformedEMLX(t *testing.T) {
 		samples = append(samples, sample{path: name, body: c.file})
 	}
 	root := build(t, samples)
-	before := snapshot(t, root)
+	before := sourcetest.Snapshot(t, root)
 	src := newSource(t, Options{Path: root})
 	refs := listAll(t, src)
 	if len(refs) != len(cases) {
@@ -161,7 +161,7 @@ func TestMalformedEMLX(t *testing.T) {
 			t.Errorf("Open(%s) = %v, want ErrMalformed with the path and %q", name, err, c.reason)
 		}
 	}
-	unchanged(t, root, before)
+	sourcetest.Unchanged(t, root, before)
 }
 
 func listAll(t *testing.T, src *Source) map[string]source.Ref {

@@ -1,8 +1,6 @@
 package maildir
 
 import (
-	"bytes"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,58 +45,6 @@ func mkdirs(t *testing.T, root string, dirs ...string) {
 	for _, d := range dirs {
 		if err := os.MkdirAll(filepath.Join(root, filepath.FromSlash(d)), 0o755); err != nil {
 			t.Fatal(err)
-		}
-	}
-}
-
-// A fileState is what must not change: bytes, mtime, mode.
-type fileState struct {
-	body  []byte
-	mtime time.Time
-	mode  fs.FileMode
-}
-
-// snapshot records every file and directory under root.
-func snapshot(t *testing.T, root string) map[string]fileState {
-	t.Helper()
-	m := map[string]fileState{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st := fileState{mtime: info.ModTime(), mode: info.Mode()}
-		if !d.IsDir() {
-			if st.body, err = os.ReadFile(p); err != nil {
-				return err
-			}
-		}
-		m[p] = st
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// unchanged fails t if root differs from the snapshot before.
-func unchanged(t *testing.T, root string, before map[string]fileState) {
-	t.Helper()
-	after := snapshot(t, root)
-	if len(after) != len(before) {
-		t.Errorf("tree has %d entries after, %d before", len(after), len(before))
-	}
-	for p, b := range before {
-		a, ok := after[p]
-		switch {
-		case !ok:
-			t.Errorf("%s: gone", p)
-		case !bytes.Equal(a.body, b.body) || !a.mtime.Equal(b.mtime) || a.mode != b.mode:
-			t.Errorf("%s: changed (mtime %v -> %v, mode %v -> %v)", p, b.mtime, a.mtime, b.mode, a.mode)
 		}
 	}
 }

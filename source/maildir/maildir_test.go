@@ -80,14 +80,14 @@ func newSource(t *testing.T, opts Options) *Source {
 
 func TestPlusPlus(t *testing.T) {
 	root := build(t, plusPlusTree)
-	before := snapshot(t, root)
+	before := sourcetest.Snapshot(t, root)
 	var warnings []string
 	src := newSource(t, Options{Path: root, Warn: func(p string, err error) {
 		warnings = append(warnings, fmt.Sprintf("%s: %v", p, err))
 	}})
 	sourcetest.Check(t, src, plusPlusWant())
 	sourcetest.StopEarly(t, src)
-	unchanged(t, root, before)
+	sourcetest.Unchanged(t, root, before)
 	if len(warnings) == 0 || !strings.Contains(warnings[0], `keyword letter 'c'`) {
 		t.Errorf("warnings = %q, want one about keyword letter 'c'", warnings)
 	}
@@ -125,7 +125,7 @@ func TestFSLayout(t *testing.T) {
 		{path: "Sent/tmp/9.A.h", body: msg("tmp", true)},
 	})
 	mkdirs(t, root, "new", "tmp", "Archive/cur", "Archive/new", "Archive/tmp")
-	before := snapshot(t, root)
+	before := sourcetest.Snapshot(t, root)
 	src := newSource(t, Options{Path: root})
 	m := func(folder, subject string, min int, flags ...string) sourcetest.Message {
 		return sourcetest.Message{Folder: folder, Body: []byte(msg(subject, false)), Flags: flags, Date: at(min)}
@@ -137,7 +137,7 @@ func TestFSLayout(t *testing.T) {
 		m("Lists/Go", "list", 4),
 		m("Sent", "sent 2", 2, `\Answered`, `\Seen`),
 	})
-	unchanged(t, root, before)
+	sourcetest.Unchanged(t, root, before)
 }
 
 // listAll lists src and returns its refs by subject-free ID.

@@ -1,10 +1,8 @@
 package thunderbird
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -234,14 +232,12 @@ func listAll(t testing.TB, s *Source) []source.Ref {
 
 func TestProfile(t *testing.T) {
 	root := buildProfile(t)
-	before := snapshot(t, root)
+	before := sourcetest.Snapshot(t, root)
 	var w warnings
 	s := newSource(t, Options{Path: root, Warn: w.warn})
 	sourcetest.Check(t, s, profileWant())
 	sourcetest.StopEarly(t, s)
-	if after := snapshot(t, root); !sameSnapshot(t, before, after) {
-		t.Error("the profile changed")
-	}
+	sourcetest.Unchanged(t, root, before)
 	for _, want := range []string{
 		filepath.Join(root, "ImapMail") + ": " + errIMAP.Error(),
 		filepath.Join(root, "News") + ": " + errNews.Error(),
@@ -392,52 +388,6 @@ func TestParsePref(t *testing.T) {
 			t.Errorf("parsePref(%q) ok, want not", bad)
 		}
 	}
-}
-
-// A fileState is what must not change.
-type fileState struct {
-	body  []byte
-	mtime time.Time
-	mode  fs.FileMode
-}
-
-func snapshot(t testing.TB, root string) map[string]fileState {
-	t.Helper()
-	m := map[string]fileState{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st := fileState{mtime: fi.ModTime(), mode: fi.Mode()}
-		if fi.Mode().IsRegular() {
-			if st.body, err = os.ReadFile(p); err != nil {
-				return err
-			}
-		}
-		m[p] = st
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func sameSnapshot(t testing.TB, a, b map[string]fileState) bool {
-	t.Helper()
-	same := len(a) == len(b)
-	for p, x := range a {
-		y, ok := b[p]
-		if !ok || !bytes.Equal(x.body, y.body) || !x.mtime.Equal(y.mtime) || x.mode != y.mode {
-			t.Errorf("%s changed: %+v -> %+v (present %v)", p, x.mtime, y.mtime, ok)
-			same = false
-		}
-	}
-	return same
 }
 
 func TestEnvelopeLen(t *testing.T) {
