@@ -13,13 +13,18 @@ import (
 	"github.com/mailferry/mailferry/migrate/dovecottest"
 )
 
-// archiveFolders are the mbox files of the generated Thunderbird-like
-// tree, with the IMAP folder each lands in.
+// archiveFolders are the mbox files of the generated Thunderbird
+// account ("Local Folders"), with the IMAP folder each lands in.
 var archiveFolders = []struct{ file, folder string }{
-	{"Inbox", "INBOX"}, {"Sent", "Sent"}, {"Archives", "Archives"},
+	{"Inbox", "INBOX"}, {"Sent", "Sent"}, {"Drafts", "Drafts"}, {"Archives", "Archives"}, {"Junk", "Junk"},
 	{"Inbox.sbd/Work", "INBOX/Work"}, {"Inbox.sbd/Lists", "INBOX/Lists"},
+	{"Inbox.sbd/Family", "INBOX/Family"}, {"Inbox.sbd/Receipts", "INBOX/Receipts"},
+	{"Archives.sbd/2015", "Archives/2015"}, {"Archives.sbd/2016", "Archives/2016"},
+	{"Archives.sbd/2017", "Archives/2017"}, {"Archives.sbd/2018", "Archives/2018"},
 	{"Archives.sbd/2019", "Archives/2019"}, {"Archives.sbd/2020", "Archives/2020"},
 	{"Archives.sbd/2021", "Archives/2021"}, {"Projects", "Projects"}, {"Projects.sbd/Alpha", "Projects/Alpha"},
+	{"Projects.sbd/Beta", "Projects/Beta"}, {"Projects.sbd/Gamma", "Projects/Gamma"},
+	{"Clubs", "Clubs"}, {"Travel", "Travel"}, {"Newsletters", "Newsletters"}, {"Receipts 2022", "Receipts 2022"},
 }
 
 // writeMbox writes msgs (CRLF) to path as an mboxrd file with LF line
@@ -53,14 +58,15 @@ func writeMbox(path string, msgs [][]byte) error {
 	return f.Close()
 }
 
-// BenchmarkArchive migrates a generated mbox tree of at least 1 GiB (set
+// BenchmarkArchive migrates a generated Thunderbird account (an mbox
+// tree with .msf files) of at least 1 GiB (set
 // by -archive-mb) into Dovecot, and the same messages with the pipelined
 // bare client into the same folders of another user, in the same run.
 func BenchmarkArchive(b *testing.B) {
 	s := dovecottest.Start(b, dovecottest.Options{Users: []dovecottest.User{
 		{Name: "ferry", Password: password}, {Name: "bare", Password: password}}})
 	dir := b.TempDir()
-	tree := filepath.Join(dir, "Mail")
+	tree := filepath.Join(dir, "profile", "Mail", "Local Folders")
 	var all [][]byte
 	var total int64
 	used := map[string]bool{}
@@ -71,12 +77,15 @@ func BenchmarkArchive(b *testing.B) {
 		if err := writeMbox(filepath.Join(tree, af.file), c.Msgs); err != nil {
 			b.Fatal(err)
 		}
+		if err := os.WriteFile(filepath.Join(tree, af.file+".msf"), []byte("// <!-- <mdb:mork:z v=\"1.4\"/> -->\n"), 0o644); err != nil {
+			b.Fatal(err)
+		}
 		used[af.folder] = true
 		byFolder[af.folder] = append(byFolder[af.folder], c.Msgs...)
 		all = append(all, c.Msgs...)
 		total += c.Bytes
 	}
-	b.Logf("archive: %d messages, %.1f MB in %d mbox files", len(all), float64(total)/1e6, len(archiveFolders))
+	b.Logf("archive: %d messages, %.1f MB in %d mbox files", len(all), float64(total)/1e6, len(used))
 
 	// The bare client fills the same folders, one after the other, each
 	// with LITERAL+ pipelining: into one folder of 50,000 messages
@@ -92,7 +101,7 @@ func BenchmarkArchive(b *testing.B) {
 		b.Fatal(err)
 	}
 	j := &Job{Bin: bin, Dir: dir, Target: s.IMAPAddr, TargetUser: "ferry", TargetPass: password,
-		Sources: fmt.Sprintf("  - url: %q\n", "mbox:"+tree)}
+		Sources: fmt.Sprintf("  - url: %q\n", "thunderbird:"+tree)}
 	res, err := j.Run(b.Context())
 	if err != nil {
 		b.Fatal(err)
@@ -117,7 +126,7 @@ func BenchmarkArchive(b *testing.B) {
 	fmt.Printf("\n| archive %.0f MB, %d msgs | time | msgs/s | MB/s | peak RSS | ratio |\n| --- | ---: | ---: | ---: | ---: | ---: |\n",
 		float64(total)/1e6, len(all))
 	fmt.Printf("| bare client, LITERAL+ pipelined, same folders | %v | %.0f | %.1f | — | 1.00 |\n", bare.Round(time.Millisecond), rate(bare), mb(bare))
-	fmt.Printf("| mailferry, mbox tree, %d folders | %v | %.0f | %.1f | %.1f MiB | %.2f |\n", len(archiveFolders),
+	fmt.Printf("| mailferry, Thunderbird account, %d folders | %v | %.0f | %.1f | %.1f MiB | %.2f |\n", len(archiveFolders),
 		res.Wall.Round(time.Millisecond), rate(res.Wall), mb(res.Wall), float64(res.MaxRSS)/(1<<20), bare.Seconds()/res.Wall.Seconds())
 	if strings.Contains(res.Output, "level=WARN") {
 		b.Logf("warnings:\n%s", res.Output)
