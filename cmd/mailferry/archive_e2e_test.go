@@ -75,6 +75,7 @@ func archivesAndPOP3(t *testing.T, sep, prefix string) {
 	e := mail("e@example.org", "e", "mbox, read\r\n\r\nFrom the start this line is a trap\r\n")
 	f := mail("f@example.org", "f", "mbox, flagged\r\n")
 	g := mail("g@example.org", "g", "an eml file with LF line endings\r\n")
+	h := mail("h@example.org", "h", "in a folder with a non-ASCII name\r\n")
 
 	dc := dovecottest.Start(t, dovecottest.Options{SpecialUse: true, Separator: sep, Prefix: prefix, Users: []dovecottest.User{
 		{Name: "alice", Password: popPass}, {Name: "bob", Password: imapPass}}})
@@ -94,6 +95,7 @@ func archivesAndPOP3(t *testing.T, sep, prefix string) {
 		"\nFrom someone@example.org Sat May  4 03:02:02 2019\n" + string(lf(fStored)) + "\n"
 	writeFile(t, filepath.Join(arch, "old.mbox"), []byte(mboxText), time.Time{})
 	writeFile(t, filepath.Join(arch, "eml/Old/g.eml"), lf(g), time.Time{})
+	writeFile(t, filepath.Join(arch, "eml/Reçus 2019/Ü.eml"), lf(h), time.Time{}) // modified UTF-7 on the wire
 	before := snapshot(t, arch)
 
 	e2 := &e2e{t: t, dc: dc, dir: dir}
@@ -126,7 +128,7 @@ sources:
 		}
 		return prefix + f
 	}
-	want := map[string][][]byte{"INBOX": {a, c, d}, "Projects": {b}, "Sent": {sent}, "old": {eStored, fStored}, "Old": {g}}
+	want := map[string][][]byte{"INBOX": {a, c, d}, "Projects": {b}, "Sent": {sent}, "old": {eStored, fStored}, "Old": {g}, "Reçus 2019": {h}}
 	for f, msgs := range want {
 		folder := name(f)
 		var got [][]byte
