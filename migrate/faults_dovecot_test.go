@@ -35,6 +35,10 @@ type cutProxy struct {
 	// fromServer counts the server's bytes instead of the client's
 	// (POP3: the messages flow that way).
 	fromServer bool
+	// stall, instead of resetting, stops forwarding and holds the
+	// connection open: a server that hangs.
+	stall bool
+	done  chan struct{} // closed at cleanup: stalled connections end
 }
 
 func newCutProxy(t *testing.T, upstream string, cuts, maxBytes int, fromServer bool, seed uint64) *cutProxy {
@@ -42,8 +46,9 @@ func newCutProxy(t *testing.T, upstream string, cuts, maxBytes int, fromServer b
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &cutProxy{upstream: upstream, ln: ln, rng: rand.New(rand.NewPCG(seed, 7)), cuts: cuts, maxBytes: maxBytes, fromServer: fromServer}
-	t.Cleanup(func() { ln.Close() })
+	p := &cutProxy{upstream: upstream, ln: ln, rng: rand.New(rand.NewPCG(seed, 7)), cuts: cuts, maxBytes: maxBytes,
+		fromServer: fromServer, done: make(chan struct{})}
+	t.Cleanup(func() { ln.Close(); close(p.done) })
 	go p.serve()
 	return p
 }
@@ -97,6 +102,9 @@ func (p *cutProxy) handle(c net.Conn) {
 	if n := p.budget(); n >= 0 {
 		if _, err := io.CopyN(dst, src, int64(n)); err == nil {
 			p.counted() // the budget ran out mid-stream: cut here
+			if p.stall {
+				<-p.done // hang: forward nothing more, close nothing
+			}
 		}
 		reset()
 		return
@@ -106,8 +114,9 @@ func (p *cutProxy) handle(c net.Conn) {
 }
 
 // TestDovecotNetworkCuts resets POP3 and IMAP connections at random byte
-// counts, mid-literal and mid-RETR, and checks that the runs end with each
-// message in the target exactly once, byte for byte.
+// counts, mid-literal and mid-RETR, or stalls them there (the timeouts
+// must notice), and checks that the runs end with each message in the
+// target exactly once, byte for byte.
 func TestDovecotNetworkCuts(t *testing.T) {
 	dc := dovecottest.Start(t, dovecottest.Options{Users: []dovecottest.User{
 		{Name: "alice", Password: "pop-secret"}, {Name: "bob", Password: "imap-secret"}}})
@@ -126,8 +135,17 @@ func TestDovecotNetworkCuts(t *testing.T) {
 		seed = append(seed, []byte(h+"\r\n"+body))
 	}
 	dc.Seed(t, "alice", "INBOX", seed)
+	for _, stall := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stall=%v", stall), func(t *testing.T) { networkFaults(t, dc, seed, stall) })
+	}
+}
+
+// networkFaults migrates alice's maildrop into bob's INBOX through faulty
+// proxies, then checks the target and empties it.
+func networkFaults(t *testing.T, dc *dovecottest.Server, seed [][]byte, stall bool) {
 	popCut := newCutProxy(t, dc.POP3Addr, 6, 2<<20, true, 1)
 	imapCut := newCutProxy(t, dc.IMAPAddr, 10, 1<<20, false, 2)
+	popCut.stall, imapCut.stall = stall, stall
 	statePath := filepath.Join(t.TempDir(), "state.db")
 	opts := migrate.Options{Settle: 300 * time.Millisecond, Backoff: 20 * time.Millisecond,
 		MaxBackoff: 200 * time.Millisecond, MaxAttempts: 8, Reconnects: 20}
@@ -163,6 +181,7 @@ func TestDovecotNetworkCuts(t *testing.T) {
 	if len(got) != len(seed) {
 		t.Fatalf("target holds %d messages, want %d", len(got), len(seed))
 	}
+	dc.Exec(t, "expunge", "-u", "bob", "mailbox", "INBOX", "all")
 }
 
 func cutRun(t *testing.T, dc *dovecottest.Server, statePath, popAddr, imapAddr string, opts migrate.Options) error {
@@ -173,13 +192,13 @@ func cutRun(t *testing.T, dc *dovecottest.Server, statePath, popAddr, imapAddr s
 	}
 	defer st.Close()
 	tgt, err := imap.New(ctx, imap.Options{Addr: imapAddr, TLS: imap.TLSNone, Username: "bob",
-		Password: "imap-secret", Connections: 4, Timeout: 5 * time.Second})
+		Password: "imap-secret", Connections: 4, Timeout: 2 * time.Second})
 	if err != nil {
 		return err
 	}
 	defer tgt.Close()
 	opts.Uploaders = tgt.MaxInFlight()
-	popOpts := pop3.Options{Addr: popAddr, TLS: pop3.TLSNone, Username: "alice", Password: "pop-secret", Timeout: 5 * time.Second}
+	popOpts := pop3.Options{Addr: popAddr, TLS: pop3.TLSNone, Username: "alice", Password: "pop-secret", Timeout: 2 * time.Second}
 	m := &migrate.Migrator{Target: tgt, State: st, Options: opts, Sources: []migrate.SourceSpec{{
 		Name: "pop3://alice@test", Folder: "INBOX",
 		Open: func(ctx context.Context) (source.Source, error) {
