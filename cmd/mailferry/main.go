@@ -101,7 +101,7 @@ never copied twice.
 	f.StringVar(&g.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	f.BoolVarP(&g.Quiet, "quiet", "q", false, "no progress; print the summary only when something failed (for cron)")
 	f.BoolVarP(&g.Verbose, "verbose", "v", false, "log more detail")
-	root.AddCommand(newMigrateCommand(g), newDemoCommand(g), newVersionCommand(g))
+	root.AddCommand(newMigrateCommand(g), newVerifyCommand(g), newDemoCommand(g), newVersionCommand(g))
 	return root
 }
 

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/mailferry/mailferry/migrate"
+)
+
+// VerifyOptions are the flags of mailferry verify.
+type VerifyOptions struct {
+	ConfigFile string
+	Sources    []string
+	Folder     string
+	Show       int
+}
+
+const verifyExitCodesHelp = `Exit codes:
+  0    every source message is in the target (same key, same body)
+  1    some are missing, differ, or could not be read from the source (listed)
+  2    usage or configuration error
+  3    cannot connect, authenticate or verify TLS
+  4    the state file is locked by a migrate run
+  130  interrupted`
+
+func newVerifyCommand(g *GlobalOptions) *cobra.Command {
+	var o VerifyOptions
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check that every source message is in the target",
+		Long: `Read every message of the configured sources, map it to its target folder
+as migrate does, and look for it there by its key: the Message-ID with the
+same body, or for a message without one the hash of its content. Prints,
+per target folder, the source messages present, missing, and differing (the
+folder holds the Message-ID but with another body), and the messages of the
+folder that no source message accounts for (extra: mail that was there
+before, or a second copy).
+
+A duplicate that dedup: account filed once, in another folder, counts as
+present. Messages deleted from a source are not listed, so not expected.
+
+verify writes nothing: the source is only read, the target folders are
+opened read-only (EXAMINE, no flag changes), and the state file is opened
+read-only (a missing one is fine). Settings are those of migrate.
+
+` + verifyExitCodesHelp,
+		Example: `  # after a migration: is everything there?
+  mailferry verify --config mailferry.yaml
+
+  # list up to 100 missing messages
+  mailferry verify --config mailferry.yaml --show 100`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := viper.New()
+			if err := bindFlags(v, cmd.Flags()); err != nil {
+				return err
+			}
+			mo := MigrateOptions{ConfigFile: o.ConfigFile, Sources: o.Sources, Folder: o.Folder}
+			c, err := mo.config(v)
+			if err != nil {
+				return err
+			}
+			return runVerify(cmd.Context(), g, c, max(o.Show, 0))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.ConfigFile, "config", "c", "", "YAML config file")
+	f.StringArrayVar(&o.Sources, "source", nil, "source URL, instead of the config's sources (repeatable)")
+	f.StringVar(&o.Folder, "folder", "INBOX", "target folder for --source")
+	f.IntVar(&o.Show, "show", 20, "list at most this many missing, differing and extra messages each")
+	f.String("state", "", "state file (config key state)")
+	f.String("target", "", "target URL, imaps://user@host[:port] or imap://user@host[:port] (target.url)")
+	f.String("dedup", "", "dedup scope the migration used: account, folder or off (dedup)")
+	f.Int("connections", 0, "IMAP connections to the target (target.connections)")
+	f.Duration("lock-timeout", 0, "wait this long for a migrate run to release the state file (lock_timeout)")
+	return cmd
+}
+
+// runVerify compares the job's sources with its target and prints the
+// result. The job is built as for a dry run: the state read-only.
+func runVerify(ctx context.Context, g *GlobalOptions, c *Config, show int) error {
+	log, err := g.logger()
+	if err != nil {
+		return err
+	}
+	j, err := buildJob(ctx, c, true, log)
+	if err != nil {
+		return err
+	}
+	defer j.Close()
+	rep, err := j.m.Verify(ctx)
+	if err != nil {
+		return err
+	}
+	if !g.Quiet || !rep.OK() {
+		printVerify(g.stdout, rep, migrate.Dedup(c.Dedup), show)
+	}
+	if !rep.OK() {
+		return fmt.Errorf("verify: %d missing, %d differing, %d unreadable: %w",
+			len(rep.Missing), len(rep.Differs), len(rep.Unreadable), errMessagesFailed)
+	}
+	return nil
+}
+
+// printVerify writes the per-folder table, the totals and the lists.
+func printVerify(w io.Writer, rep *migrate.VerifyReport, dedup migrate.Dedup, show int) {
+	width := len("TOTAL")
+	for _, f := range rep.Folders {
+		width = max(width, len(f.Folder))
+	}
+	row := func(name string, f migrate.FolderCheck) {
+		fmt.Fprintf(w, "%-*s %8d %8d %8d %8d %8d\n", width, name, f.Expected, f.Present, f.Missing, f.Differs, f.Extra)
+	}
+	fmt.Fprintf(w, "%-*s %8s %8s %8s %8s %8s\n", width, "FOLDER", "SOURCE", "PRESENT", "MISSING", "DIFFERS", "EXTRA")
+	var total migrate.FolderCheck
+	for _, f := range rep.Folders {
+		row(f.Folder, f)
+		total.Expected += f.Expected
+		total.Present += f.Present
+		total.Missing += f.Missing
+		total.Differs += f.Differs
+		total.Extra += f.Extra
+	}
+	row("TOTAL", total)
+	if rep.Elsewhere > 0 {
+		if dedup == "" {
+			dedup = migrate.DedupAccount
+		}
+		fmt.Fprintf(w, "present includes %d duplicate(s) found in another folder (dedup: %s)\n", rep.Elsewhere, dedup)
+	}
+	if rep.Vanished > 0 {
+		fmt.Fprintf(w, "vanished: %d (deleted from the source while verify read it)\n", rep.Vanished)
+	}
+	list(w, "missing", rep.Missing, show)
+	list(w, "differing (same Message-ID, another body)", rep.Differs, show)
+	list(w, "unreadable in the source", rep.Unreadable, show)
+	list(w, "extra (in the target, in no source)", rep.Extra, show)
+	verdict := "OK: every source message is in the target"
+	if !rep.OK() {
+		verdict = "NOT OK: some source messages are not in the target"
+	}
+	fmt.Fprintf(w, "%s (%d read, %s)\n", verdict, rep.Listed, rep.End.Sub(rep.Start).Round(time.Millisecond))
+}
+
+// list prints up to show items under a heading.
+func list(w io.Writer, what string, items []migrate.VerifyItem, show int) {
+	if len(items) == 0 {
+		return
+	}
+	more := ""
+	if len(items) > show {
+		more = fmt.Sprintf(", first %d", show)
+	}
+	fmt.Fprintf(w, "%s (%d%s):\n", what, len(items), more)
+	for _, it := range items[:min(show, len(items))] {
+		var b strings.Builder
+		if it.Source != "" {
+			fmt.Fprintf(&b, "  %s message %s -> %s", it.Source, it.RefID, it.Folder)
+		} else {
+			fmt.Fprintf(&b, "  %s UID %d", it.Folder, it.UID)
+		}
+		if it.Subject != "" {
+			fmt.Fprintf(&b, " %q", it.Subject)
+		}
+		if strings.HasPrefix(it.Key, "<") {
+			fmt.Fprintf(&b, " %s", it.Key)
+		}
+		if it.Reason != "" {
+			fmt.Fprintf(&b, ": %s", it.Reason)
+		}
+		fmt.Fprintln(w, b.String())
+	}
+}

@@ -1,0 +1,556 @@
+package migrate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mailferry/mailferry/migrate/identity"
+	"github.com/mailferry/mailferry/source"
+	"github.com/mailferry/mailferry/state"
+	"github.com/mailferry/mailferry/target"
+)
+
+// A VerifyReport compares the sources of a job with its target.
+type VerifyReport struct {
+	Start, End time.Time
+	// Folders has one line per target folder that source messages map
+	// to, by name.
+	Folders []FolderCheck
+	// Missing lists the source messages not in the target, in source
+	// order; Differs those whose Message-ID is in their folder but only
+	// with another body (altered, or a different message reusing the ID).
+	Missing, Differs []VerifyItem
+	// Unreadable lists the source messages that could not be read, so
+	// could not be compared; Reason says why.
+	Unreadable []VerifyItem
+	// Extra lists the target messages that no source message accounts
+	// for, in the folders of Folders: mail that was there before, or a
+	// second copy.
+	Extra []VerifyItem
+	// Listed is the number of source messages read; Vanished those that
+	// went from the source between its listing and their reading.
+	Listed, Vanished int
+	// Elsewhere is the number of present messages found in another folder
+	// than their own: duplicates that dedup: account filed once.
+	Elsewhere int
+}
+
+// OK reports whether every readable source message is in the target
+// byte for byte and every source message could be read.
+func (r *VerifyReport) OK() bool {
+	return len(r.Missing) == 0 && len(r.Differs) == 0 && len(r.Unreadable) == 0
+}
+
+// A FolderCheck is what verify found for one target folder.
+type FolderCheck struct {
+	Folder string
+	// Expected is the number of source messages that map to the folder.
+	Expected int
+	// Present, Missing and Differs split Expected; Present counts the
+	// duplicates found in another folder (Elsewhere) too.
+	Present, Missing, Differs, Elsewhere int
+	// Extra is the number of target messages no source message matched.
+	Extra int
+}
+
+// A VerifyItem names one message of a VerifyReport: a source message
+// (Source, RefID) or a target message (UID).
+type VerifyItem struct {
+	Source, RefID string
+	Folder        string // the target folder
+	UID           uint32 // target messages only
+	Key           string // "<message-id>" or "sha256:..."; "" when unknown
+	Subject       string // decoded, shortened; "" when unknown
+	Size          int64
+	Reason        string // Unreadable only
+}
+
+// vmsg is one source message as verify read it.
+type vmsg struct {
+	source  string
+	ref     source.Ref
+	folder  string
+	id      identity.ID
+	subject string
+}
+
+func (m *vmsg) item() VerifyItem {
+	return VerifyItem{Source: m.source, RefID: m.ref.ID, Folder: m.folder, Key: m.id.Key,
+		Subject: m.subject, Size: m.id.Size}
+}
+
+// A vgroup is the source messages of one folder with one identity: on the
+// target they are one message (dedup account or folder) or as many
+// copies (dedup off).
+type vgroup struct {
+	folder string
+	id     identity.ID
+	msgs   []*vmsg
+	found  []uint32 // matching UIDs in folder
+	idSeen bool     // the folder holds the Message-ID (with any body)
+	// elsewhere is the folder where a duplicate was found instead, and
+	// its UID there.
+	elsewhere    string
+	elsewhereUID uint32
+}
+
+// serverOnly is a Store that knows of no compared folder, so that the
+// index cache always reads the target: verify trusts no earlier run.
+type serverOnly struct{ Store }
+
+func (serverOnly) Folder(string) (state.FolderRecord, bool, error) {
+	return state.FolderRecord{}, false, nil
+}
+
+// verifier is the state of one Migrator.Verify.
+type verifier struct {
+	m     *Migrator
+	opts  Options
+	index *indexCache
+	msgs  []*vmsg
+	rep   VerifyReport
+}
+
+// Verify compares the sources with the target without writing anything:
+// it reads every source message (the sources are only listed and read),
+// maps it to its target folder as Run would, and looks for it there by
+// its identity, reading each folder's index once (EXAMINE, no flag
+// changed) and fetching a target message only when its Message-ID, or
+// for a message without one its size, matches. The state is only read,
+// to find the folder where dedup: account filed a duplicate. A message
+// deleted from a source is not listed, so not expected.
+//
+// The error is what stopped the comparison (connect, interrupted);
+// differences are in the report.
+func (m *Migrator) Verify(ctx context.Context) (*VerifyReport, error) {
+	v := &verifier{m: m, opts: m.Options}
+	v.opts.applyDefaults()
+	v.rep.Start = time.Now()
+	v.index = newIndexCache(m.Target, serverOnly{m.State})
+	err := v.run(ctx)
+	v.rep.End = time.Now()
+	return &v.rep, err
+}
+
+func (v *verifier) run(ctx context.Context) error {
+	r := &run{m: v.m, opts: v.opts}
+	if err := r.readLayout(ctx); err != nil {
+		return err
+	}
+	for i := range v.m.Sources {
+		if err := v.readSource(ctx, &v.m.Sources[i], &folderMapper{layout: r.layout, maps: v.m.Sources[i].FolderMap}); err != nil {
+			return err
+		}
+	}
+	groups, order := v.group()
+	if err := v.match(ctx, order, groups); err != nil {
+		return targetErr(err)
+	}
+	if v.opts.Dedup == DedupAccount {
+		if err := v.matchElsewhere(ctx, order, groups); err != nil {
+			return targetErr(err)
+		}
+	}
+	return targetErr(v.tally(ctx, order, groups))
+}
+
+// targetErr makes a transient target error that the target's own retries
+// did not cure a connect error: verify has no later run to resume in.
+func targetErr(err error) error {
+	if ClassOf(err) == ClassTransient {
+		return &ConnectError{What: "target", Err: err}
+	}
+	return err
+}
+
+// readSource lists and reads every wanted message of spec, reconnecting
+// after transient errors.
+func (v *verifier) readSource(ctx context.Context, spec *SourceSpec, fm *folderMapper) error {
+	handled := map[string]bool{}
+	connected := false
+	for attempt := 0; ; attempt++ {
+		err := v.session(ctx, spec, fm, handled, &connected)
+		if err == nil || ClassOf(err) != ClassTransient {
+			return err
+		}
+		limit := v.opts.Reconnects
+		if !connected {
+			limit = 2
+		}
+		if attempt >= limit {
+			return &ConnectError{What: "source " + spec.Name, Err: fmt.Errorf("gave up after %d attempts: %w", attempt+1, err)}
+		}
+		v.opts.Logger.Warn("verify: source error, reconnecting", "source", spec.Name, "error", err)
+		if err := sleep(ctx, backoff(attempt, v.opts.Backoff, v.opts.MaxBackoff)); err != nil {
+			return err
+		}
+	}
+}
+
+func (v *verifier) session(ctx context.Context, spec *SourceSpec, fm *folderMapper, handled map[string]bool, connected *bool) error {
+	src, err := spec.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	*connected = true
+	var refs []source.Ref
+	seen := map[string]bool{}
+	err = src.List(ctx, func(ref source.Ref) error {
+		if !seen[ref.ID] && !handled[ref.ID] && wanted(spec, ref.Folder) {
+			refs = append(refs, ref)
+		}
+		seen[ref.ID] = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list %s: %w", spec.Name, err)
+	}
+	v.opts.Logger.Info("verify: reading source", "source", spec.Name, "messages", len(refs))
+	take := func(ref source.Ref, body io.Reader) error {
+		h, head := identity.New(), &headCapture{}
+		if _, err := io.Copy(io.MultiWriter(h, head), body); err != nil {
+			if _, alone := perMessage(err); alone {
+				v.unreadable(spec, fm, ref, err)
+				handled[ref.ID] = true
+				return nil
+			}
+			return fmt.Errorf("read %s message %s: %w", spec.Name, ref.ID, err)
+		}
+		handled[ref.ID] = true
+		v.msgs = append(v.msgs, &vmsg{source: spec.Name, ref: ref, folder: fm.mapFolder(spec.Folder, ref.Folder),
+			id: h.Sum(), subject: head.subject()})
+		return nil
+	}
+	each := func(refs []source.Ref) error {
+		for _, ref := range refs {
+			if handled[ref.ID] {
+				continue
+			}
+			body, err := src.Open(ctx, ref)
+			if _, alone := perMessage(err); alone {
+				v.unreadable(spec, fm, ref, err)
+				handled[ref.ID] = true
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			err = take(ref, body)
+			if cerr := body.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	b, batcher := src.(source.Batcher)
+	for len(refs) > 0 {
+		n := min(v.opts.Batch, len(refs))
+		batch := refs[:n]
+		refs = refs[n:]
+		if !batcher || n == 1 {
+			if err := each(batch); err != nil {
+				return err
+			}
+			continue
+		}
+		err := b.OpenBatch(ctx, batch, take)
+		if _, alone := perMessage(err); alone {
+			err = each(batch) // which one? one by one to find out
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unreadable records a source message that could not be read: gone
+// (vanished, not expected) or unreadable (reported).
+func (v *verifier) unreadable(spec *SourceSpec, fm *folderMapper, ref source.Ref, err error) {
+	if errors.Is(err, source.ErrNotFound) {
+		v.rep.Vanished++
+		return
+	}
+	v.rep.Unreadable = append(v.rep.Unreadable, VerifyItem{Source: spec.Name, RefID: ref.ID,
+		Folder: fm.mapFolder(spec.Folder, ref.Folder), Size: ref.Size, Reason: err.Error()})
+}
+
+// group gathers the source messages by target folder and identity, in
+// source order.
+func (v *verifier) group() (map[string]*vgroup, []string) {
+	v.rep.Listed = len(v.msgs)
+	groups := map[string]*vgroup{}
+	var order []string
+	for _, m := range v.msgs {
+		k := m.folder + "\x00" + m.id.Key + "\x00" + m.id.BodyHash
+		g, ok := groups[k]
+		if !ok {
+			g = &vgroup{folder: m.folder, id: m.id}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.msgs = append(g.msgs, m)
+	}
+	return groups, order
+}
+
+// find returns the UIDs of the messages in folder that are id, and
+// whether the folder holds id's Message-ID at all.
+func (v *verifier) find(ctx context.Context, folder string, id identity.ID) ([]uint32, bool, error) {
+	fi, err := v.index.folder(ctx, folder, false)
+	if err != nil {
+		return nil, false, err
+	}
+	candidates := fi.bySize[id.Size]
+	if id.MessageID != "" {
+		candidates = fi.byKey[id.Key]
+	}
+	var found []uint32
+	for _, uid := range candidates {
+		got, err := v.index.identity(ctx, folder, uid)
+		if errors.Is(err, target.ErrNotFound) {
+			continue // expunged meanwhile
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if same(got, id) {
+			found = append(found, uid)
+		}
+	}
+	return found, id.MessageID != "" && len(candidates) > 0, nil
+}
+
+// parallel runs fn for each group, as many at once as the target takes.
+func (v *verifier) parallel(ctx context.Context, gs []*vgroup, fn func(context.Context, *vgroup) error) error {
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.SetLimit(v.opts.Uploaders)
+	for _, g := range gs {
+		eg.Go(func() error { return fn(ectx, g) })
+	}
+	return eg.Wait()
+}
+
+// match looks for each group in its own folder. Each folder is indexed
+// once, before its messages are compared.
+func (v *verifier) match(ctx context.Context, order []string, groups map[string]*vgroup) error {
+	var gs []*vgroup
+	for _, k := range order {
+		gs = append(gs, groups[k])
+	}
+	for _, f := range v.foldersOf(gs) {
+		if _, err := v.index.folder(ctx, f, false); err != nil {
+			return err
+		}
+	}
+	return v.parallel(ctx, gs, func(ctx context.Context, g *vgroup) error {
+		var err error
+		g.found, g.idSeen, err = v.find(ctx, g.folder, g.id)
+		return err
+	})
+}
+
+// matchElsewhere looks for the groups not found in their folder where
+// dedup: account put their copy: the folder of the first source message
+// with the same identity (the copy this run would have appended), or a
+// folder where the state records a committed copy.
+func (v *verifier) matchElsewhere(ctx context.Context, order []string, groups map[string]*vgroup) error {
+	first := map[string]string{} // identity -> folder of its first source message
+	for _, m := range v.msgs {
+		k := m.id.Key + "\x00" + m.id.BodyHash
+		if _, ok := first[k]; !ok {
+			first[k] = m.folder
+		}
+	}
+	var todo []*vgroup
+	for _, k := range order {
+		if g := groups[k]; len(g.found) == 0 {
+			todo = append(todo, g)
+		}
+	}
+	return v.parallel(ctx, todo, func(ctx context.Context, g *vgroup) error {
+		where := []string{first[g.id.Key+"\x00"+g.id.BodyHash]}
+		var recs []state.KeyRecord
+		if v.m.State != nil {
+			var err error
+			if recs, err = v.m.State.Lookup(g.id.Key); err != nil {
+				return fmt.Errorf("state lookup: %w", err)
+			}
+		}
+		for _, rec := range recs {
+			if !rec.Pending && rec.BodyHash == g.id.BodyHash && !slices.Contains(where, rec.Folder) {
+				where = append(where, rec.Folder)
+			}
+		}
+		for _, f := range where {
+			if f == g.folder {
+				continue
+			}
+			found, _, err := v.find(ctx, f, g.id)
+			if err != nil {
+				return err
+			}
+			if len(found) > 0 {
+				g.elsewhere, g.elsewhereUID = f, found[0]
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+func (v *verifier) foldersOf(gs []*vgroup) []string {
+	var fs []string
+	seen := map[string]bool{}
+	for _, g := range gs {
+		if !seen[g.folder] {
+			seen[g.folder] = true
+			fs = append(fs, g.folder)
+		}
+	}
+	return fs
+}
+
+// tally fills the report: per folder, the groups' messages split into
+// present, missing and differing, and the folder's other messages extra.
+func (v *verifier) tally(ctx context.Context, order []string, groups map[string]*vgroup) error {
+	checks := map[string]*FolderCheck{}
+	matched := map[string]map[uint32]bool{} // folder -> UIDs a source message accounts for
+	mark := func(f string, uid uint32) {
+		if matched[f] == nil {
+			matched[f] = map[uint32]bool{}
+		}
+		matched[f][uid] = true
+	}
+	var gs []*vgroup
+	for _, k := range order {
+		gs = append(gs, groups[k])
+	}
+	for _, g := range gs {
+		fc := checks[g.folder]
+		if fc == nil {
+			fc = &FolderCheck{Folder: g.folder}
+			checks[g.folder] = fc
+		}
+		fc.Expected += len(g.msgs)
+		// One copy is expected per group, one per message with dedup: off.
+		want := 1
+		if v.opts.Dedup == DedupOff {
+			want = len(g.msgs)
+		}
+		for _, uid := range g.found[:min(want, len(g.found))] {
+			mark(g.folder, uid)
+		}
+		switch {
+		case len(g.found) > 0:
+			present := min(len(g.found), len(g.msgs))
+			if v.opts.Dedup != DedupOff {
+				present = len(g.msgs)
+			}
+			fc.Present += present
+			for _, m := range g.msgs[present:] {
+				fc.Missing++
+				v.rep.Missing = append(v.rep.Missing, m.item())
+			}
+		case g.elsewhere != "":
+			mark(g.elsewhere, g.elsewhereUID)
+			fc.Present += len(g.msgs)
+			fc.Elsewhere += len(g.msgs)
+			v.rep.Elsewhere += len(g.msgs)
+		case g.idSeen:
+			fc.Differs += len(g.msgs)
+			for _, m := range g.msgs {
+				v.rep.Differs = append(v.rep.Differs, m.item())
+			}
+		default:
+			fc.Missing += len(g.msgs)
+			for _, m := range g.msgs {
+				v.rep.Missing = append(v.rep.Missing, m.item())
+			}
+		}
+	}
+	// A message with the Message-ID of one that differs is that message,
+	// altered: it is counted as differing, not extra too.
+	altered := map[string]bool{}
+	for _, it := range v.rep.Differs {
+		altered[it.Folder+"\x00"+it.Key] = true
+	}
+	for _, f := range v.foldersOf(gs) {
+		fi, err := v.index.folder(ctx, f, false)
+		if err != nil {
+			return err
+		}
+		var extra []VerifyItem
+		add := func(key string, uids []uint32) {
+			for _, uid := range uids {
+				if !matched[f][uid] && (key == "" || !altered[f+"\x00"+key]) {
+					extra = append(extra, VerifyItem{Folder: f, UID: uid, Key: key})
+				}
+			}
+		}
+		for key, uids := range fi.byKey {
+			add(key, uids)
+		}
+		for _, uids := range fi.bySize {
+			add("", uids)
+		}
+		slices.SortFunc(extra, func(a, b VerifyItem) int { return int(a.UID) - int(b.UID) })
+		checks[f].Extra = len(extra)
+		v.rep.Extra = append(v.rep.Extra, extra...)
+	}
+	for _, fc := range checks {
+		v.rep.Folders = append(v.rep.Folders, *fc)
+	}
+	slices.SortFunc(v.rep.Folders, func(a, b FolderCheck) int { return strings.Compare(a.Folder, b.Folder) })
+	return nil
+}
+
+// headCapture keeps the start of a message's header block, enough for
+// its Subject.
+type headCapture struct {
+	buf  []byte
+	done bool
+}
+
+const headCaptureMax = 64 << 10
+
+func (h *headCapture) Write(p []byte) (int, error) {
+	if !h.done {
+		h.buf = append(h.buf, p[:min(len(p), headCaptureMax-len(h.buf))]...)
+		h.done = len(h.buf) >= headCaptureMax || bytes.Contains(h.buf, []byte("\n\r\n")) ||
+			bytes.Contains(h.buf, []byte("\n\n"))
+	}
+	return len(p), nil
+}
+
+// subject returns the message's Subject, decoded, on one line, shortened.
+func (h *headCapture) subject() string {
+	s := identity.ParseHeader(h.buf).Get("Subject")
+	if d, err := new(mime.WordDecoder).DecodeHeader(s); err == nil {
+		s = d
+	}
+	s = strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:59]) + "…"
+	}
+	return s
+}
