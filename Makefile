@@ -25,3 +25,12 @@ vet:
 # The speed and memory benchmark against Dovecot (see README, Performance).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./migrate/bench/
+
+# A short bounded run of every fuzz target (go test -fuzz takes one target
+# per package per run), about 50s in all. Not part of `test`.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime 10s ./source/mbox/
+	$(GO) test -run '^$$' -fuzz '^FuzzEMLX$$' -fuzztime 8s ./source/eml/
+	$(GO) test -run '^$$' -fuzz '^FuzzIdentity$$' -fuzztime 10s ./migrate/identity/
+	$(GO) test -run '^$$' -fuzz '^FuzzDotReader$$' -fuzztime 8s ./source/pop3/
+	$(GO) test -run '^$$' -fuzz '^FuzzStatus$$' -fuzztime 6s ./source/pop3/
