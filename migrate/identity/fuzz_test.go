@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"bytes"
 	"regexp"
 	"strings"
 	"testing"
@@ -79,34 +78,14 @@ func FuzzIdentity(f *testing.F) {
 	})
 }
 
-// of returns Of(in). A panic fails the test, except the known one on a
-// header line made only of CRs ("\r", "\r\r\n"): ParseHeader indexes the
-// empty line left by TrimRight. Remove the exception once that is fixed.
+// of returns Of(in); a panic fails the test.
 func of(t *testing.T, in []byte) (id ID, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			if crOnlyHeaderLine(in) {
-				t.Skipf("known bug: Of panics on a header line of only CRs: %v", r)
-			}
 			t.Fatalf("Of(%q) panicked: %v", in, r)
 		}
 	}()
 	return Of(in), true
-}
-
-// crOnlyHeaderLine reports whether the header block of in (up to the
-// first line that is "\n" or "\r\n") has a line made only of CRs, with or
-// without its final LF.
-func crOnlyHeaderLine(in []byte) bool {
-	for _, line := range bytes.SplitAfter(in, []byte("\n")) {
-		if len(line) == 0 || isBlank(line) {
-			return false
-		}
-		if len(bytes.TrimRight(line, "\r\n")) == 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // split feeds in to a Hasher in pieces whose sizes come from the bytes of

@@ -258,6 +258,9 @@ func ParseHeader(raw []byte) Header {
 			break
 		}
 		text := strings.TrimRight(string(line), "\r\n")
+		if text == "" {
+			continue // a line of CRs only ("\r\r\n", from a CRLF file converted twice): not a field
+		}
 		if text[0] == ' ' || text[0] == '\t' {
 			if len(hd) > 0 {
 				last := &hd[len(hd)-1]

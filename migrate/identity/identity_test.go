@@ -125,3 +125,13 @@ func TestLongHeaderLineStreams(t *testing.T) {
 		t.Fatal("a change inside a long header line was not hashed")
 	}
 }
+
+func TestCROnlyHeaderLine(t *testing.T) {
+	// A CRLF file converted twice has CR CR LF line ends; found by fuzzing.
+	for _, msg := range []string{"\r", "Subject: x\r\n\r\r\nbody", "Message-ID: <a@b>\r\r\n\r\n"} {
+		id := Of([]byte(msg))
+		if id.Size != int64(len(msg)) {
+			t.Errorf("Of(%q).Size = %d, want %d", msg, id.Size, len(msg))
+		}
+	}
+}
