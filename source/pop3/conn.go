@@ -48,7 +48,7 @@ func (e *ServerError) Error() string { return fmt.Sprintf("server said -ERR %s",
 // Temporary reports whether the code says trying later may succeed.
 func (e *ServerError) Temporary() bool {
 	switch {
-	case e.Code == "IN-USE", e.Code == "LOGIN-DELAY", strings.HasPrefix(e.Code, "SYS/TEMP"):
+	case e.Code == "IN-USE", e.Code == "LOGIN-DELAY", e.Code == "SYS/TEMP", strings.HasPrefix(e.Code, "SYS/TEMP/"):
 		return true
 	}
 	return false

@@ -199,8 +199,8 @@ func FuzzStatus(f *testing.F) {
 }
 
 // temporaryCode says which RFC 2449/3206 response codes mean "try later".
-// SYS/TEMP is matched as a prefix, as Temporary does, so sub-codes such
-// as SYS/TEMP/DISK count (and so would a made-up "SYS/TEMPX").
+// SYS/TEMP and its sub-codes (SYS/TEMP/DISK) count, a made-up
+// "SYS/TEMPX" does not (RFC 3206 codes are "/"-separated).
 func temporaryCode(code string) bool {
-	return code == "IN-USE" || code == "LOGIN-DELAY" || strings.HasPrefix(code, "SYS/TEMP")
+	return code == "IN-USE" || code == "LOGIN-DELAY" || code == "SYS/TEMP" || strings.HasPrefix(code, "SYS/TEMP/")
 }
