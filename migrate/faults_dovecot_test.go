@@ -41,13 +41,13 @@ type cutProxy struct {
 	done  chan struct{} // closed at cleanup: stalled connections end
 }
 
-func newCutProxy(t *testing.T, upstream string, cuts, maxBytes int, fromServer bool, seed uint64) *cutProxy {
+func newCutProxy(t *testing.T, upstream string, cuts, maxBytes int, fromServer, stall bool, seed uint64) *cutProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &cutProxy{upstream: upstream, ln: ln, rng: rand.New(rand.NewPCG(seed, 7)), cuts: cuts, maxBytes: maxBytes,
-		fromServer: fromServer, done: make(chan struct{})}
+		fromServer: fromServer, stall: stall, done: make(chan struct{})}
 	t.Cleanup(func() { ln.Close(); close(p.done) })
 	go p.serve()
 	return p
@@ -74,6 +74,13 @@ func (p *cutProxy) budget() int {
 	}
 	p.cuts--
 	return 200 + p.rng.IntN(p.maxBytes)
+}
+
+// cutCount is how many connections were cut so far.
+func (p *cutProxy) cutCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cut
 }
 
 func (p *cutProxy) counted() {
@@ -143,9 +150,8 @@ func TestDovecotNetworkCuts(t *testing.T) {
 // networkFaults migrates alice's maildrop into bob's INBOX through faulty
 // proxies, then checks the target and empties it.
 func networkFaults(t *testing.T, dc *dovecottest.Server, seed [][]byte, stall bool) {
-	popCut := newCutProxy(t, dc.POP3Addr, 6, 2<<20, true, 1)
-	imapCut := newCutProxy(t, dc.IMAPAddr, 10, 1<<20, false, 2)
-	popCut.stall, imapCut.stall = stall, stall
+	popCut := newCutProxy(t, dc.POP3Addr, 6, 2<<20, true, stall, 1)
+	imapCut := newCutProxy(t, dc.IMAPAddr, 10, 1<<20, false, stall, 2)
 	statePath := filepath.Join(t.TempDir(), "state.db")
 	opts := migrate.Options{Settle: 300 * time.Millisecond, Backoff: 20 * time.Millisecond,
 		MaxBackoff: 200 * time.Millisecond, MaxAttempts: 8, Reconnects: 20}
@@ -159,10 +165,11 @@ func networkFaults(t *testing.T, dc *dovecottest.Server, seed [][]byte, stall bo
 	if err != nil {
 		t.Fatalf("no run completed: %v", err)
 	}
-	if popCut.cut == 0 || imapCut.cut == 0 {
-		t.Fatalf("cut %d POP3 and %d IMAP connections, want both > 0", popCut.cut, imapCut.cut)
+	pc, ic := popCut.cutCount(), imapCut.cutCount()
+	if pc == 0 || ic == 0 {
+		t.Fatalf("cut %d POP3 and %d IMAP connections, want both > 0", pc, ic)
 	}
-	t.Logf("cut %d POP3 and %d IMAP connections", popCut.cut, imapCut.cut)
+	t.Logf("cut %d POP3 and %d IMAP connections", pc, ic)
 	var got [][]byte
 	for _, m := range dc.Fetch(t, "bob", "INBOX") {
 		got = append(got, m.Body)
