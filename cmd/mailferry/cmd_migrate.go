@@ -54,7 +54,8 @@ func newMigrateCommand(g *GlobalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Copy the messages of the configured sources into the target",
-		Long: `Copy every message of the configured POP3 sources into IMAP folders, once.
+		Long: `Copy every message of the configured sources (POP3 servers, mbox:, maildir:,
+eml: and thunderbird: archives) into IMAP folders, once.
 
 Settings come from the config file, then MAILFERRY_* environment variables
 (MAILFERRY_TARGET_URL sets target.url, MAILFERRY_STATE sets state, ...),

@@ -85,8 +85,9 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mailferry",
 		Short: "Move e-mail from POP3 into IMAP folders, exactly once",
-		Long: `mailferry reads the messages of POP3 maildrops and appends them to IMAP
-folders byte for byte, with their dates. A state file remembers what was
+		Long: `mailferry reads the messages of POP3 maildrops and of local archives (mbox,
+Maildir, .eml/.emlx, Thunderbird profiles) and appends them to IMAP folders
+byte for byte, with their flags and dates. A state file remembers what was
 copied, so a run can be stopped and resumed at any moment and a message is
 never copied twice.
 
