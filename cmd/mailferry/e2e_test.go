@@ -196,6 +196,7 @@ func TestDovecotMigrateByteExactOnce(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "copied:          0") {
 		t.Fatalf("re-run exit %d, want 0 and nothing copied:\n%s", code, out)
 	}
+	noSecretIn(t, filepath.Join(e.dir, "state.db"))
 	wantEachOnce(t, e.target(), unique)
 
 	// A lost state file: the target's Message-IDs and bodies are compared,
@@ -385,4 +386,22 @@ func TestDovecotInterruptExits130(t *testing.T) {
 		t.Fatalf("run after the interrupt: exit %d:\n%s", code, out)
 	}
 	wantEachOnce(t, e.target(), seed)
+}
+
+// noSecretIn fails t if the file holds a password, or is readable by
+// anyone but its owner.
+func noSecretIn(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{popPass, imapPass} {
+		if bytes.Contains(b, []byte(secret)) {
+			t.Fatalf("%s holds a password", path)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("%s: mode %v (%v), want 0600", path, fi.Mode().Perm(), err)
+	}
 }

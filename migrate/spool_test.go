@@ -1,0 +1,35 @@
+package migrate
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestSpoolFileIsPrivateAndRemoved(t *testing.T) {
+	dir := t.TempDir()
+	sp := newSpool(0, 16, dir)
+	msg := bytes.Repeat([]byte("0123456789"), 10)
+	if _, err := sp.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(files) != 1 {
+		t.Fatalf("spool files %v, want one past the threshold", files)
+	}
+	if fi, err := os.Stat(files[0]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("spool file mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	got, err := io.ReadAll(io.NewSectionReader(sp, 0, sp.Size()))
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("spool gave %q, %v; want the bytes written", got, err)
+	}
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
+		t.Fatalf("spool files left after Close: %v", files)
+	}
+}
