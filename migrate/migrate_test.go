@@ -31,20 +31,36 @@ type rig struct {
 	wrap func(target.Target) target.Target
 	// source, when set, decorates the POP3 source of each run.
 	source func(source.Source) source.Source
-	opts   migrate.Options
+	// fault, when set, answers POP3 commands instead of the server.
+	fault atomic.Pointer[func(cmd, arg string) (string, bool)]
+	opts  migrate.Options
 }
 
 func newRig(t *testing.T, msgs [][]byte) *rig {
 	t.Helper()
-	return &rig{
-		t: t,
-		pop: pop3test.NewServer(t, pop3test.Options{Users: map[string]string{"u": "pop-secret"},
-			Messages: map[string][][]byte{"u": msgs}}),
-		imap:  imaptest.NewServer(t, "u", "imap-secret"),
-		state: filepath.Join(t.TempDir(), "state.db"),
-		// In-process servers store an APPEND before answering it.
-		opts: migrate.Options{Settle: time.Millisecond},
+	r := &rig{t: t}
+	r.pop = pop3test.NewServer(t, pop3test.Options{Users: map[string]string{"u": "pop-secret"},
+		Messages: map[string][][]byte{"u": msgs},
+		Fault: func(cmd, arg string) (string, bool) {
+			if f := r.fault.Load(); f != nil {
+				return (*f)(cmd, arg)
+			}
+			return "", false
+		}})
+	r.imap = imaptest.NewServer(t, "u", "imap-secret")
+	r.state = filepath.Join(t.TempDir(), "state.db")
+	// In-process servers store an APPEND before answering it.
+	r.opts = migrate.Options{Settle: time.Millisecond}
+	return r
+}
+
+// popFault makes the POP3 server answer through f (nil: normally).
+func (r *rig) popFault(f func(cmd, arg string) (string, bool)) {
+	if f == nil {
+		r.fault.Store(nil)
+		return
 	}
+	r.fault.Store(&f)
 }
 
 func (r *rig) run() *migrate.Report {
