@@ -173,109 +173,26 @@ func targetErr(err error) error {
 	return err
 }
 
-// readSource lists and reads every wanted message of spec, reconnecting
-// after transient errors.
+// readSource reads every wanted message of spec and records its identity.
 func (v *verifier) readSource(ctx context.Context, spec *SourceSpec, fm *folderMapper) error {
-	handled := map[string]bool{}
-	connected := false
-	for attempt := 0; ; attempt++ {
-		err := v.session(ctx, spec, fm, handled, &connected)
-		if err == nil || ClassOf(err) != ClassTransient {
-			return err
-		}
-		limit := v.opts.Reconnects
-		if !connected {
-			limit = 2
-		}
-		if attempt >= limit {
-			return &ConnectError{What: "source " + spec.Name, Err: fmt.Errorf("gave up after %d attempts: %w", attempt+1, err)}
-		}
-		v.opts.Logger.Warn("verify: source error, reconnecting", "source", spec.Name, "error", err)
-		if err := sleep(ctx, backoff(attempt, v.opts.Backoff, v.opts.MaxBackoff)); err != nil {
-			return err
-		}
-	}
-}
-
-func (v *verifier) session(ctx context.Context, spec *SourceSpec, fm *folderMapper, handled map[string]bool, connected *bool) error {
-	src, err := spec.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	*connected = true
-	var refs []source.Ref
-	seen := map[string]bool{}
-	err = src.List(ctx, func(ref source.Ref) error {
-		if !seen[ref.ID] && !handled[ref.ID] && wanted(spec, ref.Folder) {
-			refs = append(refs, ref)
-		}
-		seen[ref.ID] = true
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("list %s: %w", spec.Name, err)
-	}
-	v.opts.Logger.Info("verify: reading source", "source", spec.Name, "messages", len(refs))
-	take := func(ref source.Ref, body io.Reader) error {
-		h, head := identity.New(), &headCapture{}
-		if _, err := io.Copy(io.MultiWriter(h, head), body); err != nil {
-			if _, alone := perMessage(err); alone {
-				v.unreadable(spec, fm, ref, err)
-				handled[ref.ID] = true
-				return nil
+	w := &walker{opts: &v.opts, spec: spec,
+		listed: func(refs []source.Ref, _, _ int) {
+			v.opts.Logger.Info("verify: reading source", "source", spec.Name, "messages", len(refs))
+		},
+		take: func(_ context.Context, ref source.Ref, body io.Reader) error {
+			h, head := identity.New(), &headCapture{}
+			if _, err := io.Copy(io.MultiWriter(h, head), body); err != nil {
+				return fmt.Errorf("read %s message %s: %w", spec.Name, ref.ID, err)
 			}
-			return fmt.Errorf("read %s message %s: %w", spec.Name, ref.ID, err)
-		}
-		handled[ref.ID] = true
-		v.msgs = append(v.msgs, &vmsg{source: spec.Name, ref: ref, folder: fm.mapFolder(spec.Folder, ref.Folder),
-			id: h.Sum(), subject: head.subject()})
-		return nil
-	}
-	each := func(refs []source.Ref) error {
-		for _, ref := range refs {
-			if handled[ref.ID] {
-				continue
-			}
-			body, err := src.Open(ctx, ref)
-			if _, alone := perMessage(err); alone {
-				v.unreadable(spec, fm, ref, err)
-				handled[ref.ID] = true
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			err = take(ref, body)
-			if cerr := body.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	b, batcher := src.(source.Batcher)
-	for len(refs) > 0 {
-		n := min(v.opts.Batch, len(refs))
-		batch := refs[:n]
-		refs = refs[n:]
-		if !batcher || n == 1 {
-			if err := each(batch); err != nil {
-				return err
-			}
-			continue
-		}
-		err := b.OpenBatch(ctx, batch, take)
-		if _, alone := perMessage(err); alone {
-			err = each(batch) // which one? one by one to find out
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+			v.msgs = append(v.msgs, &vmsg{source: spec.Name, ref: ref, folder: fm.mapFolder(spec.Folder, ref.Folder),
+				id: h.Sum(), subject: head.subject()})
+			return nil
+		},
+		lost: func(ref source.Ref, _ EventKind, err error) { v.unreadable(spec, fm, ref, err) },
+		retry: func(err error) {
+			v.opts.Logger.Warn("verify: source error, reconnecting", "source", spec.Name, "error", err)
+		}}
+	return w.walk(ctx)
 }
 
 // unreadable records a source message that could not be read: gone
