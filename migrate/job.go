@@ -46,9 +46,23 @@ type SourceSpec struct {
 	// one of its patterns (path.Match, on the folder or a parent of it);
 	// Exclude then drops the folders that match one of its patterns.
 	Include, Exclude []string
+	// Delete, when not nil, removes copied messages from the source once
+	// the run is over (see DeletePolicy); the source must be a
+	// source.Deleter. Nil leaves the source as it is.
+	Delete *DeletePolicy
 	// Open connects to the source. The engine calls it again to reconnect
 	// after a transient error.
 	Open func(ctx context.Context) (source.Source, error)
+}
+
+// A DeletePolicy says which copied messages a run removes from their
+// source (a POP3 maildrop): those whose copy is durable in the state, that
+// the target confirmed holding (by the UID its APPEND returned, or found
+// again by Message-ID or content), and that were first seen at least
+// KeepFor ago. Never in a dry run, never after a run that stopped on an
+// error, never a message that failed.
+type DeletePolicy struct {
+	KeepFor time.Duration
 }
 
 // Dedup says which earlier copies make a message a duplicate.

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"fmt"
 	"path"
 	"strings"
 	"sync"
@@ -71,7 +72,10 @@ func (m *Migrator) Run(ctx context.Context) (*Report, error) {
 	r.index = newIndexCache(m.Target, m.State)
 	r.rep.Start, r.rep.DryRun = time.Now(), r.opts.DryRun
 
-	err := r.readLayout(ctx)
+	err := r.checkSpecs()
+	if err == nil {
+		err = r.readLayout(ctx)
+	}
 	if err == nil {
 		err = r.recoverPending(ctx)
 	}
@@ -79,6 +83,16 @@ func (m *Migrator) Run(ctx context.Context) (*Report, error) {
 		err = r.pipeline(ctx)
 	}
 	return r.finish(ctx, err)
+}
+
+// checkSpecs refuses what the engine cannot do yet.
+func (r *run) checkSpecs() error {
+	for _, s := range r.m.Sources {
+		if s.Delete != nil {
+			return fmt.Errorf("source %s: deleting from the source is not supported yet", s.Name)
+		}
+	}
+	return nil
 }
 
 // readLayout asks the target how it names folders, when it can say.

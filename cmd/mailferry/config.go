@@ -17,16 +17,22 @@ import (
 
 	"github.com/spf13/viper"
 	"golang.org/x/term"
+
+	"github.com/mailferry/mailferry/migrate"
 )
 
 // Config is the job as the user describes it, in YAML, MAILFERRY_*
 // environment variables and flags (in rising precedence).
 type Config struct {
-	State       string           `mapstructure:"state"`
-	Dedup       string           `mapstructure:"dedup"`
-	LockTimeout time.Duration    `mapstructure:"lock_timeout"`
-	Target      Endpoint         `mapstructure:"target"`
-	Sources     []SourceEndpoint `mapstructure:"sources"`
+	State       string        `mapstructure:"state"`
+	Dedup       string        `mapstructure:"dedup"`
+	LockTimeout time.Duration `mapstructure:"lock_timeout"`
+	// Settle is how long a run waits, after a killed run, for the server
+	// to finish APPENDs that run may have left in flight before it looks
+	// for them (default 5s).
+	Settle  time.Duration    `mapstructure:"settle"`
+	Target  Endpoint         `mapstructure:"target"`
+	Sources []SourceEndpoint `mapstructure:"sources"`
 }
 
 // Endpoint is a server and how to log in to it.
@@ -53,6 +59,9 @@ type SourceEndpoint struct {
 	Include        []string     `mapstructure:"include"`
 	Exclude        []string     `mapstructure:"exclude"`
 	IncludeDeleted bool         `mapstructure:"include_deleted"`
+	// Delete says when copied messages are removed from a POP3 server:
+	// "leave" (default), "after-upload", or "keep-days:N".
+	Delete string `mapstructure:"delete"`
 }
 
 // FolderPair renames a source folder: a list of pairs, because viper
@@ -76,7 +85,7 @@ func configErrorf(format string, args ...any) error {
 // (MAILFERRY_TARGET_URL sets target.url). Lists cannot come from the
 // environment.
 var envKeys = []string{
-	"state", "dedup", "lock_timeout",
+	"state", "dedup", "lock_timeout", "settle",
 	"target.url", "target.password_env", "target.password_file", "target.password_command",
 	"target.tls", "target.allow_plaintext", "target.tls_skip_verify", "target.ca_file",
 	"target.timeout", "target.connections",
@@ -126,6 +135,9 @@ func (c *Config) validate() error {
 	if c.Target.Connections < 1 || c.Target.Connections > 64 {
 		return configErrorf("target.connections: %d is not between 1 and 64", c.Target.Connections)
 	}
+	if c.Settle < 0 || c.Settle > 10*time.Minute {
+		return configErrorf("settle: %v is not between 0 and 10m", c.Settle)
+	}
 	if len(c.Sources) == 0 {
 		return configErrorf("sources: at least one source is required")
 	}
@@ -134,10 +146,16 @@ func (c *Config) validate() error {
 			return configErrorf("sources[%d].url is required", i)
 		}
 		if _, _, ok := archiveURL(s.URL); ok {
+			if s.Delete != "" && s.Delete != "leave" {
+				return configErrorf("sources[%d].delete: archives are never changed; delete applies to POP3 sources only", i)
+			}
 			continue // checked when opened
 		}
 		if _, err := s.parse("pop3"); err != nil {
 			return err
+		}
+		if _, err := parseDelete(s.Delete); err != nil {
+			return configErrorf("sources[%d].delete: %v", i, err)
 		}
 	}
 	return nil
@@ -276,4 +294,21 @@ func prompt(label string) (string, error) {
 		return strings.TrimRight(line, "\r\n"), nil
 	}
 	return string(b), nil
+}
+
+// parseDelete reads a POP3 source's delete setting: "" or "leave" (nil:
+// never delete), "after-upload", or "keep-days:N".
+func parseDelete(s string) (*migrate.DeletePolicy, error) {
+	switch s {
+	case "", "leave":
+		return nil, nil
+	case "after-upload":
+		return &migrate.DeletePolicy{}, nil
+	}
+	days, ok := strings.CutPrefix(s, "keep-days:")
+	n, err := strconv.Atoi(days)
+	if !ok || err != nil || n < 0 || n > 36500 {
+		return nil, fmt.Errorf("%q is not leave, after-upload or keep-days:N (N whole days, 0 to 36500)", s)
+	}
+	return &migrate.DeletePolicy{KeepFor: time.Duration(n) * 24 * time.Hour}, nil
 }

@@ -14,6 +14,11 @@ import (
 	"github.com/mailferry/mailferry/target/imap"
 )
 
+// testHookJob, when set (only by this package's tests, in a child process
+// they start), may wrap the migrator's target, state and sources, for
+// example to kill the process at exact instants.
+var testHookJob func(*migrate.Migrator)
+
 // job is a configured run: the migrator with its connections open.
 type job struct {
 	m      *migrate.Migrator
@@ -69,7 +74,10 @@ func buildJob(ctx context.Context, c *Config, dryRun bool, log *slog.Logger) (*j
 		State:   storeFor(j.store, dryRun),
 		Sources: specs,
 		Options: migrate.Options{Dedup: migrate.Dedup(c.Dedup), DryRun: dryRun,
-			Uploaders: tgt.MaxInFlight(), Logger: log},
+			Uploaders: tgt.MaxInFlight(), Settle: c.Settle, Logger: log},
+	}
+	if testHookJob != nil {
+		testHookJob(j.m)
 	}
 	ok = true
 	return j, nil
@@ -162,6 +170,10 @@ func pop3Spec(ctx context.Context, s *SourceEndpoint, i int) (migrate.SourceSpec
 	if folder == "" {
 		folder = "INBOX"
 	}
-	return migrate.SourceSpec{Name: srv.Name(), Folder: folder,
+	del, err := parseDelete(s.Delete)
+	if err != nil {
+		return none, configErrorf("sources[%d].delete: %v", i, err)
+	}
+	return migrate.SourceSpec{Name: srv.Name(), Folder: folder, Delete: del,
 		Open: func(ctx context.Context) (source.Source, error) { return pop3.Dial(ctx, opts) }}, nil
 }
