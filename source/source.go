@@ -51,6 +51,19 @@ type Batcher interface {
 	OpenBatch(ctx context.Context, refs []Ref, fn func(Ref, io.Reader) error) error
 }
 
+// A Deleter removes messages from where they are: a POP3 maildrop. It is
+// an optional interface of a Source; archive sources never change.
+type Deleter interface {
+	// Delete marks the messages refs names (listed by this session) for
+	// deletion and ends the session, which is what makes a POP3 server
+	// remove them. It returns the refs the server accepted for deletion.
+	// With a nil error they are gone. With an error the server may have
+	// removed them or not (POP3 rolls back when the session ends without
+	// an acknowledged QUIT). Refs not in the source are left out. The
+	// Source is closed when Delete returns.
+	Delete(ctx context.Context, refs []Ref) (deleted []Ref, err error)
+}
+
 // Errors every source kind uses, so that the engine can classify them
 // without knowing the kind. Kinds wrap them with %w.
 var (

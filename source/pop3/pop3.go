@@ -250,8 +250,8 @@ func (s *Source) Capabilities() []string {
 	return append([]string(nil), s.caps...)
 }
 
-// Close sends QUIT, which leaves the maildrop as it was since this
-// package never sends DELE, and closes the connection. It returns nil if
+// Close sends QUIT, which leaves the maildrop as it was (only Delete sends
+// DELE, and it ends the session itself), and closes the connection. It returns nil if
 // the session was already broken; calling it again is harmless.
 func (s *Source) Close() error {
 	if s.broken != nil {
@@ -263,13 +263,7 @@ func (s *Source) Close() error {
 	if s.busy {
 		return nil // a reader is open: the stream is mid-message
 	}
-	if err := s.cmd("QUIT"); err != nil {
-		return fmt.Errorf("pop3 quit: %w", err)
-	}
-	if _, err := s.readStatus(); err != nil {
-		return fmt.Errorf("pop3 quit: %w", err)
-	}
-	return nil
+	return s.quit()
 }
 
 // watch closes the transport when ctx ends, so that a blocked read or
