@@ -30,6 +30,7 @@ type folderIndex struct {
 	err    error
 	byKey  map[string][]uint32 // "<message-id>" -> UIDs
 	bySize map[int64][]uint32  // messages without a usable ID, by size
+	byUID  map[uint32]target.Entry
 }
 
 func newIndexCache(t target.Target, st Store) *indexCache {
@@ -121,7 +122,7 @@ func (c *indexCache) folder(ctx context.Context, folder string, fresh bool) (*fo
 }
 
 func (c *indexCache) load(ctx context.Context, folder string, fi *folderIndex, fresh bool) error {
-	fi.byKey, fi.bySize = map[string][]uint32{}, map[int64][]uint32{}
+	fi.byKey, fi.bySize, fi.byUID = map[string][]uint32{}, map[int64][]uint32{}, map[uint32]target.Entry{}
 	if !fresh {
 		rec, ok, err := c.state.Folder(folder)
 		if err != nil {
@@ -139,6 +140,7 @@ func (c *indexCache) load(ctx context.Context, folder string, fi *folderIndex, f
 	c.read[folder] = true
 	c.mu.Unlock()
 	for _, e := range entries {
+		fi.byUID[e.UID] = e
 		if id := identity.ParseMessageID(e.MessageID); id != "" {
 			key := "<" + id + ">"
 			fi.byKey[key] = append(fi.byKey[key], e.UID)

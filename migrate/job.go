@@ -91,6 +91,9 @@ type Options struct {
 	Backoff        time.Duration // first wait before a retry; doubles, with jitter
 	MaxBackoff     time.Duration
 	Logger         *slog.Logger
+
+	// Now is the clock, for DeletePolicy.KeepFor; nil means time.Now.
+	Now func() time.Time
 }
 
 func (o *Options) applyDefaults() {
@@ -132,6 +135,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 }
 
@@ -182,7 +188,12 @@ type Report struct {
 	Duplicates int   // same message copied from elsewhere
 	Vanished   int   // gone from the source before it could be read
 	Recovered  int   // pending records of a killed run found in the target
-	Failures   []Failure
+	// Deleted is the number of messages deleted from sources with a
+	// DeletePolicy; DeleteKept those not due yet (keep-days), and
+	// DeleteUnconfirmed those copied but not found in the target as
+	// recorded (left in the source, with a warning).
+	Deleted, DeleteKept, DeleteUnconfirmed int
+	Failures                               []Failure
 }
 
 // Failed is the number of messages that could not be copied.

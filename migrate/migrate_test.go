@@ -34,6 +34,8 @@ type rig struct {
 	// fault, when set, answers POP3 commands instead of the server.
 	fault atomic.Pointer[func(cmd, arg string) (string, bool)]
 	opts  migrate.Options
+	// delete is the POP3 source's delete policy (nil: leave).
+	delete *migrate.DeletePolicy
 }
 
 func newRig(t *testing.T, msgs [][]byte) *rig {
@@ -90,7 +92,7 @@ func (r *rig) runErr(ctx context.Context) (*migrate.Report, error) {
 	}
 	popOpts := pop3.Options{Addr: r.pop.Addr, TLS: pop3.TLSNone, Username: "u", Password: "pop-secret"}
 	m := &migrate.Migrator{Target: t, State: st, Options: r.opts, Sources: []migrate.SourceSpec{{
-		Name: "pop3://u@test", Folder: "INBOX",
+		Name: "pop3://u@test", Folder: "INBOX", Delete: r.delete,
 		Open: func(ctx context.Context) (source.Source, error) {
 			s, err := pop3.Dial(ctx, popOpts)
 			switch {

@@ -66,7 +66,9 @@ func (r *run) findOwn(ctx context.Context, k state.KeyRecord, id identity.ID, fr
 	return r.index.locateExcept(ctx, k.Folder, id, fresh, claimed)
 }
 
-func (r *run) resolve(ctx context.Context, k state.KeyRecord, fresh bool) error {
+// recordIdentity is the identity of the message a key record stands for,
+// as far as the record tells it.
+func recordIdentity(k state.KeyRecord) identity.ID {
 	body, _, _ := strings.Cut(k.BodyHash, " ") // without dedup: off's ref tag
 	id := identity.ID{Key: k.Key, BodyHash: body, Size: k.Size}
 	if strings.HasPrefix(k.Key, "<") {
@@ -74,7 +76,11 @@ func (r *run) resolve(ctx context.Context, k state.KeyRecord, fresh bool) error 
 	} else {
 		id.ContentHash = k.Key
 	}
-	uid, found, err := r.findOwn(ctx, k, id, fresh)
+	return id
+}
+
+func (r *run) resolve(ctx context.Context, k state.KeyRecord, fresh bool) error {
+	uid, found, err := r.findOwn(ctx, k, recordIdentity(k), fresh)
 	if err != nil {
 		if ClassOf(err) == ClassTransient {
 			return &ConnectError{What: "target", Err: err}

@@ -2,7 +2,6 @@ package migrate
 
 import (
 	"context"
-	"fmt"
 	"path"
 	"strings"
 	"sync"
@@ -53,6 +52,8 @@ type run struct {
 	committerDone chan struct{}    // closed when the committer has stopped
 
 	layout target.Layout // how the target names folders
+	// comparedFolders are the folders the copying read from the target.
+	comparedFolders []string
 
 	mu        sync.Mutex // guards what follows and serialises events
 	rep       Report
@@ -72,27 +73,19 @@ func (m *Migrator) Run(ctx context.Context) (*Report, error) {
 	r.index = newIndexCache(m.Target, m.State)
 	r.rep.Start, r.rep.DryRun = time.Now(), r.opts.DryRun
 
-	err := r.checkSpecs()
-	if err == nil {
-		err = r.readLayout(ctx)
-	}
+	err := r.readLayout(ctx)
 	if err == nil {
 		err = r.recoverPending(ctx)
 	}
 	if err == nil {
 		err = r.pipeline(ctx)
 	}
-	return r.finish(ctx, err)
-}
-
-// checkSpecs refuses what the engine cannot do yet.
-func (r *run) checkSpecs() error {
-	for _, s := range r.m.Sources {
-		if s.Delete != nil {
-			return fmt.Errorf("source %s: deleting from the source is not supported yet", s.Name)
-		}
+	// Folders read while deleting were not compared message by message.
+	r.comparedFolders = r.index.compared()
+	if err == nil {
+		err = r.deleteCopied(ctx)
 	}
-	return nil
+	return r.finish(ctx, err)
 }
 
 // readLayout asks the target how it names folders, when it can say.
@@ -187,7 +180,7 @@ func (r *run) finish(ctx context.Context, err error) (*Report, error) {
 	// has been compared with the server once; later runs trust the state.
 	bg := context.WithoutCancel(ctx)
 	if err == nil {
-		for _, f := range r.index.compared() {
+		for _, f := range r.comparedFolders {
 			if !r.troubled[f] {
 				if ferr := r.m.State.SetFolder(bg, f, state.FolderRecord{Indexed: true}); ferr != nil {
 					err = ferr
