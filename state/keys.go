@@ -37,6 +37,63 @@ func (s *Store) Lookup(key string) ([]KeyRecord, error) {
 	return recs, nil
 }
 
+// keysChunk is how many key records Keys reads per read transaction.
+const keysChunk = 1024
+
+// Keys calls fn for every key record, pending or not, in the order of
+// their (Key, BodyHash, Folder), and stops at the first error from fn,
+// which it returns as is. It writes nothing, so it works on a read-only
+// store: it is how a check compares the whole dedup index with a target.
+//
+// fn runs outside any transaction, so it may call other Store methods;
+// records are read in chunks, so records written during the iteration may
+// or may not be seen.
+func (s *Store) Keys(fn func(k KeyRecord) error) error {
+	var after []byte
+	for {
+		cks, recs, err := s.keysChunk(after)
+		if err != nil {
+			return fmt.Errorf("state keys: %w", err)
+		}
+		for _, k := range recs {
+			if err := fn(k); err != nil {
+				return err
+			}
+		}
+		if len(recs) < keysChunk {
+			return nil
+		}
+		after = cks[len(cks)-1]
+	}
+}
+
+// keysChunk reads up to keysChunk key records whose bolt keys sort after
+// after (from the first when after is nil).
+func (s *Store) keysChunk(after []byte) (cks [][]byte, recs []KeyRecord, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketKeys)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		ck, v := c.First()
+		if after != nil {
+			if ck, v = c.Seek(after); bytes.Equal(ck, after) {
+				ck, v = c.Next()
+			}
+		}
+		for ; ck != nil && len(recs) < keysChunk; ck, v = c.Next() {
+			k, err := decodeKey(ck, v)
+			if err != nil {
+				return fmt.Errorf("%q: %w", ck, err)
+			}
+			cks, recs = append(cks, bytes.Clone(ck)), append(recs, k)
+		}
+		return nil
+	})
+	return cks, recs, err
+}
+
 // Begin records k as pending (Pending is set to true; a zero At becomes
 // the current time), replacing any record with the same (Key, BodyHash,
 // Folder), committed or not: callers check Lookup first. It returns when
