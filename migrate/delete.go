@@ -44,6 +44,8 @@ func (r *run) deleteFrom(ctx context.Context, spec *SourceSpec) error {
 	if len(done) == 0 {
 		return nil
 	}
+	r.opts.Logger.Info("deleting copied messages from the source", "source", spec.Name,
+		"keep", spec.Delete.KeepFor)
 	for attempt := 0; ; attempt++ {
 		err := r.deleteOnce(ctx, spec, done)
 		if err == nil || ClassOf(err) != ClassTransient {

@@ -26,6 +26,16 @@ func printSummary(w io.Writer, rep *migrate.Report) {
 	if rep.Vanished > 0 {
 		fmt.Fprintf(w, "%-16s %d (deleted from the source during the run)\n", "vanished:", rep.Vanished)
 	}
+	if rep.Deleted+rep.DeleteKept+rep.DeleteUnconfirmed > 0 {
+		fmt.Fprintf(w, "%-16s %d from the POP3 server", "deleted:", rep.Deleted)
+		if rep.DeleteKept > 0 {
+			fmt.Fprintf(w, ", %d kept until keep-days passes", rep.DeleteKept)
+		}
+		if rep.DeleteUnconfirmed > 0 {
+			fmt.Fprintf(w, ", %d kept: no longer in the target as recorded", rep.DeleteUnconfirmed)
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "%-16s %d\n", "failed:", rep.Failed())
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "  %s message %s -> %s: %s\n", f.Source, f.RefID, f.Folder, f.Reason)
