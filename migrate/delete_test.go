@@ -238,3 +238,20 @@ func TestDeleteCutBeforeQuit(t *testing.T) {
 	wantOnce(t, r.inbox(), msgs)
 	deletedAreInTarget(t, r, msgs)
 }
+
+// A duplicate (the same Message-ID and body, delivered twice) is deleted
+// too: the target holds that message, found by Message-ID and body hash.
+func TestDeleteDuplicates(t *testing.T) {
+	first := msg("dup@x", "delivered twice")
+	again := append([]byte("Received: from relay by mx; Tue, 3 Mar 2026 10:00:00 +0000\r\n"), first...)
+	r := newRig(t, [][]byte{first, again})
+	r.delete = &migrate.DeletePolicy{}
+	rep := r.run()
+	if rep.Copied != 1 || rep.Duplicates != 1 || rep.Deleted != 2 {
+		t.Fatalf("copied %d duplicates %d deleted %d; want 1, 1, 2", rep.Copied, rep.Duplicates, rep.Deleted)
+	}
+	wantOnce(t, r.inbox(), [][]byte{first})
+	if left := r.pop.Messages("u"); len(left) != 0 {
+		t.Fatalf("the maildrop holds %d messages, want none", len(left))
+	}
+}
