@@ -127,6 +127,12 @@ func open(path string, opts Options) (*Store, error) {
 		return nil, ErrLocked
 	}
 	if err != nil {
+		if created {
+			// bbolt could not write the new file whole (a full disk):
+			// its meta pages may point at pages never written, which
+			// would crash every later Open. It holds nothing yet.
+			os.Remove(path)
+		}
 		return nil, err
 	}
 	if created {
