@@ -11,12 +11,18 @@ import (
 // upload: in memory up to a threshold, past it in a temp file (mode 0600,
 // removed on Close). It is an io.Writer while filling and an io.ReaderAt
 // after.
+//
+// A write that fails (a full disk) spoils the spool: the temp file is
+// removed at once, to give the space back, and every later Write and
+// ReadAt returns that error, so that no part of the message can be
+// uploaded as if it were whole.
 type spool struct {
 	buf       []byte
 	f         *os.File
 	size      int64
 	threshold int64
 	dir       string
+	err       error // the write error that spoiled the spool
 }
 
 func newSpool(sizeHint, threshold int64, dir string) *spool {
@@ -28,9 +34,12 @@ func newSpool(sizeHint, threshold int64, dir string) *spool {
 }
 
 func (s *spool) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
 	if s.f == nil && int64(len(s.buf)+len(p)) > s.threshold {
 		if err := s.toFile(); err != nil {
-			return 0, err
+			return 0, s.spoil(err)
 		}
 	}
 	if s.f == nil {
@@ -41,26 +50,37 @@ func (s *spool) Write(p []byte) (int, error) {
 	n, err := s.f.Write(p)
 	s.size += int64(n)
 	if err != nil {
-		return n, fmt.Errorf("spool: %w", err)
+		return n, s.spoil(err)
 	}
 	return n, nil
 }
 
+// toFile moves the message written so far to a new temp file.
 func (s *spool) toFile() error {
 	f, err := os.CreateTemp(s.dir, "mailferry-spool-*")
 	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+		return err
 	}
-	if _, err := f.Write(s.buf); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("spool: %w", err)
+	s.f = f
+	_, err = f.Write(s.buf)
+	s.buf = nil
+	return err
+}
+
+// spoil records err, the end of the spool, and removes the temp file.
+func (s *spool) spoil(err error) error {
+	s.err = fmt.Errorf("spool message to disk: %w", err)
+	s.buf = nil
+	if rerr := s.removeFile(); rerr != nil {
+		s.err = errors.Join(s.err, rerr)
 	}
-	s.f, s.buf = f, nil
-	return nil
+	return s.err
 }
 
 func (s *spool) ReadAt(p []byte, off int64) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
 	if s.f != nil {
 		return s.f.ReadAt(p, off)
 	}
@@ -83,6 +103,11 @@ func (s *spool) Bytes() []byte { return s.buf }
 // Close frees the memory or removes the temp file.
 func (s *spool) Close() error {
 	s.buf = nil
+	return s.removeFile()
+}
+
+// removeFile closes and removes the temp file, if there is one.
+func (s *spool) removeFile() error {
 	if s.f == nil {
 		return nil
 	}
