@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -115,7 +121,7 @@ func runMigrate(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool) e
 	}
 	j, err := buildJob(ctx, c, dryRun, log)
 	if err != nil {
-		return err
+		return diskFull(stateUnusable(c.State, err))
 	}
 	defer j.Close()
 	p := g.progress(log)
@@ -127,6 +133,51 @@ func runMigrate(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool) e
 	}
 	if err == nil && rep.Failed() > 0 {
 		return errMessagesFailed
+	}
+	return diskFull(err)
+}
+
+// stateUnusable turns a failure to open the state file that lies in its
+// path or file system (read-only, no permission, a parent that is a file,
+// an immutable file) into a configuration error, exit 2: no run can
+// succeed until the state setting or the file system changes. Other
+// errors (a full disk, a lock) are returned as they are.
+func stateUnusable(path string, err error) error {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || !onPath(path, pe.Path) {
+		return err
+	}
+	why := pe.Err.Error()
+	switch {
+	case errors.Is(pe.Err, syscall.EROFS), errors.Is(pe.Err, syscall.EACCES), errors.Is(pe.Err, syscall.EISDIR):
+	case errors.Is(pe.Err, syscall.ENOTDIR):
+		why += ": a part of the path is a file"
+	case errors.Is(pe.Err, syscall.EPERM):
+		why += ": is the file immutable? (lsattr)"
+	default:
+		return err
+	}
+	if filepath.Clean(pe.Path) != filepath.Clean(path) {
+		why += fmt.Sprintf(" (%s %s)", pe.Op, pe.Path)
+	}
+	return configErrorf("cannot use the state file %s: %s; set state (--state, MAILFERRY_STATE) to a path on a writable disk",
+		path, why)
+}
+
+// onPath reports whether p is path or one of its parent directories.
+func onPath(path, p string) bool {
+	rel, err := filepath.Rel(filepath.Clean(p), filepath.Clean(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// diskFull adds what to do to an error from a full disk or a file size
+// limit: the run stopped with its state consistent.
+func diskFull(err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) {
+		return fmt.Errorf("%w\nThe disk is full (or a file size limit was reached). Free some space, "+
+			"or move the state file (state) or the spool directory (TMPDIR, %s, for large messages) "+
+			"to a bigger disk, and run again: the state is consistent and nothing is copied twice",
+			err, os.TempDir())
 	}
 	return err
 }

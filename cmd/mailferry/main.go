@@ -28,8 +28,9 @@ const (
 
 const exitCodesHelp = `Exit codes:
   0    done
-  1    done, but some messages failed (listed in the summary)
-  2    usage or configuration error
+  1    done, but some messages failed (listed in the summary), or the run
+       stopped on an error such as a full disk (state consistent: run again)
+  2    usage or configuration error, or a state file path that cannot be written
   3    cannot connect, authenticate or verify TLS, or the target is over quota
   4    the state file is locked by another run
   130  interrupted (state consistent: run again to resume)`
