@@ -250,9 +250,20 @@ func (hd Header) Values(name string) []string {
 
 // ParseHeader is a tolerant parser of a raw header block: it unfolds
 // continuation lines, skips lines that are not fields (an mbox "From "
-// line, garbage) and never fails.
+// line, garbage) and never fails. A folded value is its lines' trimmed
+// texts joined by single spaces, empty ones left out. Its cost is linear
+// in the size of raw, however a field is folded.
 func ParseHeader(raw []byte) Header {
 	var hd Header
+	var folded strings.Builder // the value of hd's last field, while continuation lines add to it
+	unfolding := false
+	endFold := func() {
+		if unfolding {
+			hd[len(hd)-1].Value = folded.String()
+			folded.Reset()
+			unfolding = false
+		}
+	}
 	for _, line := range bytes.SplitAfter(raw, []byte("\n")) {
 		if isBlank(line) || len(line) == 0 {
 			break
@@ -263,11 +274,20 @@ func ParseHeader(raw []byte) Header {
 		}
 		if text[0] == ' ' || text[0] == '\t' {
 			if len(hd) > 0 {
-				last := &hd[len(hd)-1]
-				last.Value = strings.TrimSpace(last.Value + " " + strings.TrimSpace(text))
+				if !unfolding {
+					folded.WriteString(hd[len(hd)-1].Value)
+					unfolding = true
+				}
+				if part := strings.TrimSpace(text); part != "" {
+					if folded.Len() > 0 {
+						folded.WriteByte(' ')
+					}
+					folded.WriteString(part)
+				}
 			}
 			continue
 		}
+		endFold()
 		name, value, ok := strings.Cut(text, ":")
 		name = strings.TrimRight(name, " \t")
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
@@ -275,6 +295,7 @@ func ParseHeader(raw []byte) Header {
 		}
 		hd = append(hd, Field{Name: name, Value: strings.TrimSpace(value)})
 	}
+	endFold()
 	return hd
 }
 
