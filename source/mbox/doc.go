@@ -13,6 +13,15 @@
 // before it (or before the end of the file), are not part of the
 // message; the message's own last line end is.
 //
+// A file that does not start with a separator but has one further on has
+// a damaged start (a crash left NUL blocks, a tool cut off the first From
+// line): its messages are read from the first separator on, and the
+// bytes before it, unless they are only blank lines, are listed as one
+// more Ref (first, at offset 0, without flags) whose Open fails with an
+// error wrapping source.ErrUnreadable, so that the run reports them
+// instead of losing them unseen. They do not count as evidence of the
+// file's variant. A file without any separator is not an mbox.
+//
 // Open returns the stored bytes with exactly three changes: the
 // separator is left out, the variant's From-quoting is undone, and a bare
 // LF becomes CRLF (CRLF and a lone CR are kept). Ref.Size is the length
@@ -61,7 +70,7 @@
 //
 // A Path that is a file is one folder, Ref.Folder "" (the caller maps
 // it). In a directory, every regular file that is an mbox (it is empty
-// or starts with a separator) is a folder named by its path relative to
+// or has a separator) is a folder named by its path relative to
 // the directory: Thunderbird's NAME.sbd directories hold the subfolders
 // of NAME ("Inbox.sbd/Work" is "Inbox/Work"), Apple Mail's NAME.mbox
 // directories and the extensions ".mbox" and ".mbx" are dropped, other

@@ -16,6 +16,8 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(from1 + "\r\n\r\n" + from2))
 	f.Add([]byte("From x Fri Jul  8 12:08:34 2011 remote from y\n\n\n\n"))
 	f.Add([]byte(""))
+	f.Add([]byte("\x00\x00lost\n>>From x\n\n" + from1 + "A: 1\n\nbody\n"))
+	f.Add([]byte("\n\r\n" + from1 + "A: 1\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for _, v := range []Variant{Detect, MBOXRD, MBOXCL2} {
 			checkSplit(t, in, v)
@@ -31,6 +33,16 @@ func checkSplit(t *testing.T, in []byte, v Variant) {
 	mode := res.mode(v)
 	at := int64(0)
 	for i, r := range res.recs {
+		if i == 0 && !r.junk && r.sep > 0 && len(bytes.Trim(in[:r.sep], "\r\n")) == 0 {
+			at = r.sep // line ends before the first From line belong to nothing
+		}
+		if r.junk {
+			if i != 0 || r.sep != 0 || r.off != 0 || r.n == 0 {
+				t.Fatalf("message %d: junk at %d+%d, want only a first record from offset 0", i, r.off, r.n)
+			}
+			at = r.n
+			continue
+		}
 		if r.sep != at {
 			t.Fatalf("message %d: separator at %d, previous message ended at %d", i, r.sep, at)
 		}

@@ -66,6 +66,7 @@ type loc struct {
 	off  int64
 	n    int64
 	sum  [8]byte
+	junk bool // bytes before the first separator: Open fails
 }
 
 var _ source.Source = (*Source)(nil)
@@ -73,8 +74,8 @@ var _ source.Source = (*Source)(nil)
 var errClosed = errors.New("mbox: source closed")
 
 // New checks opts and returns a Source. A Path that does not exist, or
-// is a file that is not an mbox, is an error; an empty file is an empty
-// mbox.
+// is a file that is not an mbox (no separator in it), is an error; an
+// empty file is an empty mbox.
 func New(opts Options) (*Source, error) {
 	switch opts.Variant {
 	case Detect, MBOXO, MBOXRD, MBOXCL, MBOXCL2:
@@ -94,8 +95,9 @@ func New(opts Options) (*Source, error) {
 	return s, nil
 }
 
-// checkMbox returns an error unless path is empty or starts with a From
-// line.
+// checkMbox returns an error unless path is empty, starts with a From
+// line, or (its start damaged) has one further on: only then is the whole
+// file read.
 func checkMbox(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -111,10 +113,11 @@ func checkMbox(path string) error {
 	if i := strings.IndexByte(string(line), '\n'); i >= 0 {
 		line = line[:i+1]
 	}
-	if _, ok := parseFromLine(line); n > 0 && !ok {
-		return fmt.Errorf("mbox %s: %w", path, errNotMbox)
+	if _, ok := parseFromLine(line); n == 0 || ok {
+		return nil
 	}
-	return nil
+	_, err = scanFile(context.Background(), path, false, false)
+	return err
 }
 
 // List calls fn for each message, file by file in lexical order of their
@@ -166,7 +169,7 @@ func (s *Source) listFile(ctx context.Context, f *fileInfo, fn func(source.Ref) 
 	f.mode = res.mode(s.opts.Variant)
 	for i := range res.recs {
 		r := &res.recs[i]
-		if r.n == 0 && fn != nil {
+		if r.n == 0 && !r.junk && fn != nil {
 			// A From line followed at once by another: nothing to copy,
 			// but say so rather than drop it silently.
 			s.warn(f.path, fmt.Errorf("empty message at offset %d skipped", r.off))
@@ -175,7 +178,7 @@ func (s *Source) listFile(ctx context.Context, f *fileInfo, fn func(source.Ref) 
 			continue
 		}
 		ref := s.ref(f, r)
-		s.remember(ref.ID, loc{file: f, off: r.off, n: r.n, sum: r.sum})
+		s.remember(ref.ID, loc{file: f, off: r.off, n: r.n, sum: r.sum, junk: r.junk})
 		if fn == nil {
 			continue
 		}
@@ -211,6 +214,8 @@ func scanFile(ctx context.Context, path string, useCL, mozilla bool) (*scanResul
 // wanted reports whether List gives r.
 func (s *Source) wanted(r *record) bool {
 	switch {
+	case r.junk:
+		return true // to be reported
 	case r.n == 0, r.hdr.expunged:
 		return false
 	case r.hdr.deleted:
@@ -229,6 +234,10 @@ func (s *Source) ref(f *fileInfo, r *record) source.Ref {
 		Folder: f.folder,
 		Size:   r.size(f.mode),
 		Flags:  r.hdr.flags,
+	}
+	if r.junk {
+		ref.Flags = nil
+		return ref
 	}
 	if !r.hdr.hasDate {
 		ref.Date = r.fromDate
@@ -257,8 +266,9 @@ func (s *Source) isClosed() bool {
 
 // Open returns a reader of the message ref names: its stored bytes
 // without the separator, unquoted by its file's variant, with CRLF line
-// ends; exactly ref.Size bytes. A ref that List has not given is found by
-// scanning the file its ID names. If the message is gone or changed
+// ends; exactly ref.Size bytes. The ref of a damaged start (see the
+// package documentation) gives an error wrapping source.ErrUnreadable. A
+// ref that List has not given is found by scanning the file its ID names. If the message is gone or changed
 // (the file was compacted or rewritten since), Open or the reader's last
 // Read returns an error wrapping source.ErrNotFound. The caller closes
 // the reader.
@@ -269,6 +279,10 @@ func (s *Source) Open(ctx context.Context, ref source.Ref) (io.ReadCloser, error
 	l, err := s.locate(ctx, ref.ID)
 	if err != nil {
 		return nil, err
+	}
+	if l.junk {
+		return nil, fmt.Errorf(`mbox %s: %w: its first %d bytes come before any "From " line that starts a message, `+
+			`so they are not a message in mbox form (a damaged start?): not copied`, l.file.path, source.ErrUnreadable, l.n)
 	}
 	f, err := os.Open(l.file.path)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	errNotMbox = errors.New(`not an mbox file: it does not start with a "From sender date" line`)
+	errNotMbox = errors.New(`not an mbox file: no "From sender date" line starts a message in it`)
 	errChanged = errors.New("file changed while it was read")
 )
 
@@ -25,6 +25,10 @@ type record struct {
 	q1, q2   int64     // lines starting ">From " and ">>+From "
 	fromDate time.Time // the date of the From line
 	hdr      headerInfo
+	// junk marks the bytes before the first separator of a file that
+	// does not start with one: no message (its start is lost), but mail
+	// the run must report rather than drop.
+	junk bool
 }
 
 // size returns the length Open gives under m.
@@ -82,11 +86,13 @@ type scanner struct {
 	header   []byte
 	hdrFull  bool
 	peek     []byte
+	text     bool // the current record holds more than line ends
 }
 
 // scan splits the size bytes of ra into messages. It returns errNotMbox
-// when they neither are empty nor start with a From line, errChanged
-// when they change under it, ctx.Err() when ctx ends, and read errors.
+// when they neither are empty nor hold a From line that starts a message,
+// errChanged when they change under it, ctx.Err() when ctx ends, and read
+// errors.
 func scan(ctx context.Context, ra io.ReaderAt, size int64, useCL, mozilla bool) (*scanResult, error) {
 	s := &scanner{
 		lr: newLineReader(io.NewSectionReader(ra, 0, size), 0, size),
@@ -106,12 +112,13 @@ func (s *scanner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	date, ok := parseFromLine(chunk)
-	if !ok {
-		return errNotMbox
+	next, more := separator{}, true
+	if date, ok := parseFromLine(chunk); ok {
+		next.date = date
+	} else if next, err = s.junk(); err != nil {
+		return err
 	}
-	next := separator{off: 0, date: date}
-	for more := true; more; {
+	for more {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -122,6 +129,28 @@ func (s *scanner) run(ctx context.Context) error {
 		s.finish()
 	}
 	return nil
+}
+
+// junk reads a file that does not start with a From line from its start
+// to its first separator, which it returns, and records those bytes as a
+// junk record unless they are only line ends (a blank line before the
+// first From line loses nothing). Without any separator the file is not an
+// mbox: errNotMbox.
+func (s *scanner) junk() (separator, error) {
+	s.lr = newLineReader(io.NewSectionReader(s.ra, 0, s.size), 0, s.size)
+	s.begin(separator{})
+	s.cur.junk = true
+	next, more, err := s.message()
+	if err != nil {
+		return separator{}, err
+	}
+	if !more {
+		return separator{}, errNotMbox
+	}
+	if s.text {
+		s.finish()
+	}
+	return next, nil
 }
 
 // A separator is where a message's separator starts, and its date.
@@ -137,6 +166,7 @@ func (s *scanner) begin(sep separator) {
 	s.inHeader = true
 	s.header = s.header[:0]
 	s.hdrFull = false
+	s.text = false
 }
 
 func (s *scanner) finish() {
@@ -203,7 +233,8 @@ func (s *scanner) add(chunk []byte, start bool) {
 		s.cur.crlf++
 	}
 	s.prevCR = chunk[len(chunk)-1] == '\r'
-	if start {
+	s.text = s.text || !start || !isBlank(chunk)
+	if start && !s.cur.junk {
 		switch d := quoteDepth(chunk); {
 		case d == 1:
 			s.cur.q1++
@@ -239,7 +270,7 @@ func (s *scanner) endHeader() {
 // end of the file or by a From line.
 func (s *scanner) clEnd() (int64, bool) {
 	cl := s.cur.hdr.contentLength
-	if !s.useCL || cl < 0 || cl > s.rest() {
+	if !s.useCL || s.cur.junk || cl < 0 || cl > s.rest() {
 		return 0, false
 	}
 	end := s.lr.pos + cl
