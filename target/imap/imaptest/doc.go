@@ -11,4 +11,9 @@
 // refuses an APPEND to a missing folder with [TRYCREATE] after reading the
 // literal (Dovecot refuses before the "+"), and lacks SPECIAL-USE and ID.
 // Test against Dovecot for the truth.
+//
+// Faults: SetAppendHook refuses APPENDs with any response code,
+// SetCommandHook ends a SELECT, EXAMINE, FETCH or APPEND with an untagged
+// BYE before or after running it, and DropConnections cuts every
+// connection.
 package imaptest

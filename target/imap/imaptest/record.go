@@ -22,9 +22,10 @@ type msgKey struct {
 
 // A recorder keeps appended literals and the optional APPEND hook.
 type recorder struct {
-	mu   sync.Mutex
-	raw  map[msgKey][]byte
-	hook func(folder string, size int64) error
+	mu      sync.Mutex
+	raw     map[msgKey][]byte
+	hook    func(folder string, size int64) error
+	cmdHook func(cmd, mailbox string) Fault
 }
 
 func newRecorder() *recorder { return &recorder{raw: make(map[msgKey][]byte)} }
@@ -49,16 +50,22 @@ func (r *recorder) appendHook() func(string, int64) error {
 }
 
 // A recordingSession is an imapmemserver session whose APPEND is recorded
-// and may be made to fail.
+// and may be made to fail, and whose commands may end in a BYE (bye.go).
 type recordingSession struct {
 	imapserver.SessionIMAP4rev2
-	rec *recorder
+	rec      *recorder
+	conn     *imapserver.Conn
+	selected string // the mailbox of the last SELECT or EXAMINE
 }
 
 func (s *recordingSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
 	body, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
+	}
+	f := s.fault("APPEND", mailbox)
+	if f == ByeBefore {
+		return nil, s.bye()
 	}
 	if hook := s.rec.appendHook(); hook != nil {
 		if err := hook(mailbox, int64(len(body))); err != nil {
@@ -68,6 +75,9 @@ func (s *recordingSession) Append(mailbox string, r imap.LiteralReader, options 
 	data, err := s.SessionIMAP4rev2.Append(mailbox, literal{bytes.NewReader(body)}, options)
 	if err == nil {
 		s.rec.put(data, body)
+	}
+	if f == ByeAfter {
+		return nil, s.bye()
 	}
 	return data, err
 }

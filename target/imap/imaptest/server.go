@@ -72,9 +72,9 @@ func Start(user, pass string) (*Server, error) {
 	mem := imapmemserver.New()
 	mem.AddUser(s.mem)
 	s.srv = imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+		NewSession: func(conn *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			sess := mem.NewSession().(imapserver.SessionIMAP4rev2)
-			return &recordingSession{SessionIMAP4rev2: sess, rec: s.rec}, nil, nil
+			return &recordingSession{SessionIMAP4rev2: sess, rec: s.rec, conn: conn}, nil, nil
 		},
 		Caps: imap.CapSet{
 			imap.CapIMAP4rev1:   {},
