@@ -76,3 +76,21 @@ func TestParseHeaderLongFoldIsLinear(t *testing.T) {
 		t.Fatalf("Of allocated %d MiB for a %d KiB header, want under 64 MiB", alloc>>20, len(raw)>>10)
 	}
 }
+
+// A Message-ID with a control character in it is not a usable key: a NUL
+// would make the state refuse the message and stop the whole run. Such a
+// message is keyed by its content.
+func TestMessageIDWithControlCharacters(t *testing.T) {
+	for _, v := range []string{"<nul\x00id@x>", "<soh\x01@x>", "<del\x7f@x>", "<esc\x1b[31m@x>"} {
+		if got := ParseMessageID(v); got != "" {
+			t.Errorf("ParseMessageID(%q) = %q, want \"\"", v, got)
+		}
+		id := Of([]byte("Message-ID: " + v + "\r\n\r\nbody\r\n"))
+		if id.Key != id.ContentHash || id.MessageID != "" {
+			t.Errorf("Of(Message-ID %q): Key %q, MessageID %q, want the content hash", v, id.Key, id.MessageID)
+		}
+	}
+	if got := ParseMessageID("<caf\xc3\xa9@x>"); got != "caf\xc3\xa9@x" {
+		t.Errorf("ParseMessageID(UTF-8) = %q, want it kept (RFC 6532)", got)
+	}
+}

@@ -62,8 +62,8 @@ func FuzzIdentity(f *testing.F) {
 			if id.Key != "<"+id.MessageID+">" {
 				t.Fatalf("Key = %q, want <%s>", id.Key, id.MessageID)
 			}
-			if strings.ContainsAny(id.MessageID, " \t\r\n<>") {
-				t.Fatalf("MessageID %q has white space or a bracket", id.MessageID)
+			if strings.ContainsAny(id.MessageID, " \t\r\n<>\x00\x01\x7f") {
+				t.Fatalf("MessageID %q has white space, a control character or a bracket", id.MessageID)
 			}
 		}
 		norm := crlf(in)

@@ -301,7 +301,8 @@ func ParseHeader(raw []byte) Header {
 
 // ParseMessageID returns the ID inside the first <...> of a Message-ID
 // value, or "" when the value is not a usable ID: no brackets, empty, or
-// white space or a further bracket inside.
+// white space, a control character (NUL, which no key can hold, among
+// them) or a further bracket inside.
 func ParseMessageID(v string) string {
 	v = strings.TrimSpace(v)
 	open := strings.IndexByte(v, '<')
@@ -313,7 +314,9 @@ func ParseMessageID(v string) string {
 		return ""
 	}
 	id := v[open+1 : open+end]
-	if id == "" || strings.ContainsAny(id, " \t\r\n<>") {
+	if id == "" || strings.ContainsFunc(id, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || r == '<' || r == '>'
+	}) {
 		return ""
 	}
 	return id
