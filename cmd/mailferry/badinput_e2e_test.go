@@ -99,6 +99,7 @@ func badMessages(tag string) map[string]string {
 		"id-space": badHeader("id-space", tag) + "Message-ID: <has space-" + tag + "@bad.example>\r\n\r\nspace\r\n",
 		"id-bare":  badHeader("id-bare", tag) + "Message-ID: bare-" + tag + "@bad.example\r\n\r\nno brackets\r\n",
 		"two-ids":  badHeader("two-ids", tag) + badID("first", tag) + badID("second", tag) + "\r\ntwo IDs\r\n",
+		"id-nul":   badHeader("id-nul", tag) + "Message-ID: <nul\x00-" + tag + "@bad.example>\r\n\r\nNUL in the ID\r\n",
 		"mime": h("mime") + "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"never-used\"\r\n\r\n" +
 			"--wrong\r\nContent-Type: multipart/alternative; boundary=\r\n\r\n--\r\n--\r\nunterminated\r\n" +
 			"--wrong\r\nContent-Transfer-Encoding: base64\r\n\r\n!!! not base64 !!!\r\n",
@@ -160,7 +161,10 @@ func fileCorpus(t *testing.T, tag string, extra []corpusMsg, name func(i int, m 
 	for i := range all {
 		p := name(i, all[i])
 		writeFile(t, filepath.Join(dir, p), all[i].stored, time.Time{})
-		all[i].ref, _, _ = strings.Cut(filepath.Base(p), ":")
+		all[i].ref = filepath.Base(p)
+		if j := strings.IndexAny(all[i].ref, ":!"); j >= 0 {
+			all[i].ref = all[i].ref[:j] // a Maildir ref names the unique name
+		}
 	}
 	return all
 }
@@ -349,7 +353,8 @@ func binaryFetch(t *testing.T, dc *dovecottest.Server, folder string) [][]byte {
 	defer c.Logout()
 	sel, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
-		t.Fatalf("select %q: %v", folder, err)
+		t.Errorf("select %q: %v", folder, err)
+		return nil
 	}
 	if sel.NumMessages == 0 {
 		return nil
@@ -542,8 +547,9 @@ func (b *badInput) check(run string, code int, out string) {
 //
 //   - arrive byte for byte from every source: NUL in header and body,
 //     CR-only line ends, mixed LF/CRLF/lone CR, CR CR LF, raw 8-bit and
-//     invalid UTF-8 headers, a Message-ID with a space or without <>
-//     (keyed by content), two Message-IDs (the first counts), broken MIME
+//     invalid UTF-8 headers, a Message-ID with a space, a NUL or without
+//     <> (keyed by content; a NUL in the key used to stop the whole run
+//     at the state), two Message-IDs (the first counts), broken MIME
 //     boundaries, a 2 MB header block (with a 1 MB folded field), a
 //     message cut off inside its header (no line end);
 //   - mbox: a 100 MB line (spooled; the live heap stays far below it),
