@@ -168,7 +168,12 @@ func (r *run) mark(ctx context.Context, it *item, st state.RefState, folder stri
 // alone is an event.
 func (r *run) deliver(ctx context.Context, it *item) error {
 	if r.opts.Dedup != DedupOff {
-		uid, found, err := r.index.locate(ctx, it.folder, it.id, false)
+		var uid uint32
+		var found bool
+		err := r.retryTransient(ctx, it, "index", func() (err error) {
+			uid, found, err = r.index.locate(ctx, it.folder, it.id, false)
+			return err
+		})
 		if err != nil {
 			it.release()
 			return err
@@ -324,20 +329,53 @@ func (r *run) append(ctx context.Context, it *item) (uint32, error) {
 		if attempt+1 >= r.opts.MaxAttempts {
 			return 0, &ConnectError{What: "target", Err: fmt.Errorf("append gave up after %d attempts: %w", attempt+1, err)}
 		}
-		e := r.eventOf(EventRetry, it)
-		e.Err = err
-		r.event(e)
+		r.retried(it, err)
 		// The failed APPEND may still be being stored: give the server the
 		// same time as after a crash before looking.
 		if err := sleep(ctx, max(r.opts.Settle, backoff(attempt, r.opts.Backoff, r.opts.MaxBackoff))); err != nil {
 			return 0, err
 		}
-		uid, found, err := r.findOwn(ctx, it.pending, it.id, true)
-		if found {
-			return uid, nil
-		}
-		if err != nil && ClassOf(err) != ClassTransient {
-			return 0, err
+		if uid, found, err := r.landed(ctx, it); err != nil || found {
+			return uid, err
 		}
 	}
+}
+
+// landed asks the target whether a failed APPEND of it stored the message
+// after all. A lookup that fails is tried again, never taken for "not
+// there": the message is appended again only when the server says it
+// does not hold it.
+func (r *run) landed(ctx context.Context, it *item) (uid uint32, found bool, err error) {
+	err = r.retryTransient(ctx, it, "lookup before retrying an append", func() (err error) {
+		uid, found, err = r.findOwn(ctx, it.pending, it.id, true)
+		return err
+	})
+	return uid, found, err
+}
+
+// retryTransient calls fn until it returns nil or an error that is not
+// transient, pausing with backoff after each transient error and
+// reporting it as a retry of it. After MaxAttempts transient errors it
+// gives up with a ConnectError naming what.
+func (r *run) retryTransient(ctx context.Context, it *item, what string, fn func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		if ClassOf(err) != ClassTransient {
+			return err
+		}
+		if attempt+1 >= r.opts.MaxAttempts {
+			return &ConnectError{What: "target", Err: fmt.Errorf("%s gave up after %d attempts: %w", what, attempt+1, err)}
+		}
+		r.retried(it, err)
+		if err := sleep(ctx, backoff(attempt, r.opts.Backoff, r.opts.MaxBackoff)); err != nil {
+			return err
+		}
+	}
+}
+
+// retried reports a transient error that the engine retries.
+func (r *run) retried(it *item, err error) {
+	e := r.eventOf(EventRetry, it)
+	e.Err = err
+	r.event(e)
 }
