@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"golang.org/x/term"
 
@@ -181,6 +182,10 @@ var defaultPorts = map[string]int{"pop3": 110, "pop3s": 995, "imap": 143, "imaps
 func (e *Endpoint) parse(proto string) (server, error) {
 	u, err := url.Parse(e.URL)
 	if err != nil {
+		if strings.Contains(e.URL, "@") {
+			// The parser's message quotes the URL, password and all.
+			return server{}, configErrorf("url %q: not a valid URL", redact(e.URL))
+		}
 		return server{}, configErrorf("url %q: %v", redact(e.URL), err)
 	}
 	s := server{Scheme: u.Scheme, Host: u.Hostname(), User: u.User.Username()}
@@ -215,6 +220,46 @@ func (e *Endpoint) parse(proto string) (server, error) {
 		return server{}, configErrorf("url %q: tls: %q is not supported (leave it out, or none)", redact(e.URL), e.TLS)
 	}
 	return s, nil
+}
+
+// urlFlags are the flags that take server URLs.
+var urlFlags = []string{"target", "source"}
+
+// passwordOnCommandLine refuses a URL flag that holds a password, like a
+// URL with a password anywhere, and says what the user must do now: the
+// password has been in the process list and is in the shell history.
+func passwordOnCommandLine(f *pflag.FlagSet) error {
+	for _, name := range urlFlags {
+		fl := f.Lookup(name)
+		if fl == nil || !fl.Changed {
+			continue
+		}
+		values := []string{fl.Value.String()}
+		if sv, ok := fl.Value.(pflag.SliceValue); ok {
+			values = sv.GetSlice()
+		}
+		for _, v := range values {
+			if hasPassword(v) {
+				return configErrorf("--%s %q: do not put a password in a URL. This one was on the command line: "+
+					"other users of this machine could see it in the process list, and your shell history keeps it. "+
+					"Change this password, then give the new one through password_env, password_file or "+
+					"password_command (see --help)", name, redact(v))
+			}
+		}
+	}
+	return nil
+}
+
+// hasPassword reports whether a server URL holds a password, also when it
+// does not parse (a password with "#", "/" or "?" in it).
+func hasPassword(raw string) bool {
+	if u, err := url.Parse(raw); err == nil {
+		_, has := u.User.Password()
+		return has
+	}
+	_, rest, ok := strings.Cut(raw, "://")
+	i := strings.LastIndex(rest, "@")
+	return ok && i >= 0 && strings.Contains(rest[:i], ":")
 }
 
 // redact removes a password from a URL for messages.

@@ -99,6 +99,7 @@ never copied twice.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &configError{err} })
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return passwordOnCommandLine(cmd.Flags()) }
 	f := root.PersistentFlags()
 	f.StringVar(&g.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	f.BoolVarP(&g.Quiet, "quiet", "q", false, "no progress; print the summary only when something failed (for cron)")
