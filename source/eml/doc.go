@@ -13,7 +13,8 @@
 // depth-first, the entries of each directory sorted by name, so the
 // order is stable between runs. File names are matched without regard to
 // case; AppleDouble files ("._name.eml", macOS metadata) are not
-// messages and are left out.
+// messages and are left out. Names need not be UTF-8 (old archives use
+// Latin-1): IDs and folders keep their bytes.
 //
 // .eml: Open returns every byte of the file, a leading byte order mark
 // included (it is part of what the exporting client saved; removing it is

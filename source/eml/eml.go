@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/mailferry/mailferry/source"
@@ -102,22 +103,48 @@ func (s *Source) List(ctx context.Context, fn func(source.Ref) error) error {
 		}
 		return s.listFile(s.only, k, fn)
 	}
-	return fs.WalkDir(s.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == "." {
-				return fmt.Errorf("eml: %w", err)
-			}
-			s.opts.Warn(filepath.Join(s.dir, p), fmt.Errorf("skipped: %w", err))
-			return nil
+	return s.walk(ctx, ".", fn)
+}
+
+// walk lists the files under dir (relative, "/"-separated, "." for the
+// top) as fs.WalkDir would, but through the os.Root itself: io/fs refuses
+// names that are not UTF-8, and old archives name folders in Latin-1.
+func (s *Source) walk(ctx context.Context, dir string, fn func(source.Ref) error) error {
+	ents, err := s.readDir(dir)
+	if err != nil {
+		if dir == "." {
+			return fmt.Errorf("eml: %w", err)
 		}
+		s.opts.Warn(filepath.Join(s.dir, filepath.FromSlash(dir)), fmt.Errorf("skipped: %w", err))
+		return nil
+	}
+	for _, e := range ents {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if d.IsDir() {
-			return nil
+		p := path.Join(dir, e.Name())
+		if e.IsDir() {
+			err = s.walk(ctx, p, fn)
+		} else {
+			err = s.listFile(p, kindOf(e.Name()), fn)
 		}
-		return s.listFile(p, kindOf(d.Name()), fn)
-	})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readDir returns the entries of dir sorted by name.
+func (s *Source) readDir(dir string) ([]fs.DirEntry, error) {
+	f, err := s.root.Open(filepath.FromSlash(dir))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return ents, err
 }
 
 // listFile calls fn for the file at p (relative, "/"-separated) if it is

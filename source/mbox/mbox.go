@@ -339,7 +339,7 @@ func (s *Source) fileOf(id string) (*fileInfo, error) {
 		}
 		return &fileInfo{path: s.opts.Path, rel: rel}, nil
 	}
-	if !fs.ValidPath(rel) {
+	if !filepath.IsLocal(filepath.FromSlash(rel)) { // not fs.ValidPath: names need not be UTF-8
 		return nil, fmt.Errorf("mbox open %q: malformed ID", id)
 	}
 	path := filepath.Join(s.opts.Path, filepath.FromSlash(rel))
