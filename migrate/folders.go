@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mailferry/mailferry/target"
 )
@@ -135,11 +136,16 @@ func (m *folderMapper) join(parts []string) string {
 
 // escapeName makes one folder name safe for the target, reversibly: "%"
 // becomes "%25", the hierarchy delimiter and "." "%" and their hex code, a
-// leading or trailing space "%20", and an empty name "%". Names with none
-// of these are unchanged. "." is escaped whatever the delimiter: servers
-// storing mail in Maildir++ refuse it even when "/" is their delimiter
-// (Dovecot: "Character not allowed in mailbox name"), and one rule keeps
-// names the same on every server.
+// leading or trailing space "%20", each control character (CR, LF, NUL,
+// ...; DEL) and each byte that is not valid UTF-8 "%" and its hex code,
+// and an empty name "%". Names with none of these are unchanged. "." is
+// escaped whatever the delimiter: servers storing mail in Maildir++
+// refuse it even when "/" is their delimiter (Dovecot: "Character not
+// allowed in mailbox name"), and one rule keeps names the same on every
+// server. Control characters never reach the server: they are refused by
+// it ("Control characters not allowed in new mailbox names") and, echoed
+// raw in its answers, break the response stream; invalid UTF-8 would
+// become U+FFFD, merging distinct folders into one.
 func escapeName(name, delim string) string {
 	if name == "" {
 		return "%"
@@ -149,6 +155,7 @@ func escapeName(name, delim string) string {
 	if delim != "" && delim != "." {
 		name = strings.ReplaceAll(name, delim, fmt.Sprintf("%%%02X", delim[0]))
 	}
+	name = escapeBytes(name)
 	if strings.HasPrefix(name, " ") {
 		name = "%20" + name[1:]
 	}
@@ -156,4 +163,21 @@ func escapeName(name, delim string) string {
 		name = name[:len(name)-1] + "%20"
 	}
 	return name
+}
+
+// escapeBytes turns control characters and bytes that are not valid UTF-8
+// into "%" and their hex code.
+func escapeBytes(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); {
+		r, size := utf8.DecodeRuneInString(name[i:])
+		if c := name[i]; c < ' ' || c == 0x7f || r == utf8.RuneError && size == 1 {
+			fmt.Fprintf(&b, "%%%02X", c)
+			i++
+			continue
+		}
+		b.WriteString(name[i : i+size])
+		i += size
+	}
+	return b.String()
 }

@@ -29,6 +29,10 @@ func TestMapFolder(t *testing.T) {
 		{slash, nil, "", "a/b c /x", "a/b c%20/x"},
 		{slash, nil, "", "50%/x", "50%25/x"},
 		{slash, nil, "", "v1.2", "v1%2E2"},
+		{slash, nil, "", "cr\rlf\nnul\x00del\x7fend", "cr%0Dlf%0Anul%00del%7Fend"},
+		{slash, nil, "", "caf\xe9/R\xc3\xa9sum\xc3\xa9\tx", "caf%E9/Résumé%09x"},
+		{slash, nil, "md", "\r\n", "md/%0D%0A"},
+		{slash, nil, "", `q"b\{5}*)`, `q"b\{5}*)`}, // quoting is the protocol layer's job
 		{courier, nil, "", "Work/2024", "INBOX.Work.2024"},
 		{courier, nil, "", "v1.2", "INBOX.v1%2E2"},
 		{courier, nil, "", "Trash", "INBOX.Trash"},
@@ -63,7 +67,7 @@ func TestEscapeNameIsReversible(t *testing.T) {
 		}
 		return string(out)
 	}
-	for _, name := range []string{"plain", "a/b", "50%", " lead", "trail ", "%2F", "a.b"} {
+	for _, name := range []string{"plain", "a/b", "50%", " lead", "trail ", "%2F", "a.b", "cr\r\n\x00", "caf\xe9 \xff", "Résumé"} {
 		for _, d := range []string{"/", "."} {
 			esc := escapeName(name, d)
 			if got := unescape(esc); got != name {
