@@ -112,10 +112,10 @@ func runVerify(ctx context.Context, g *GlobalOptions, c *Config, show int) error
 func printVerify(w io.Writer, rep *migrate.VerifyReport, dedup migrate.Dedup, show int) {
 	width := len("TOTAL")
 	for _, f := range rep.Folders {
-		width = max(width, len(f.Folder))
+		width = max(width, len(printable(f.Folder)))
 	}
 	row := func(name string, f migrate.FolderCheck) {
-		fmt.Fprintf(w, "%-*s %8d %8d %8d %8d %8d\n", width, name, f.Expected, f.Present, f.Missing, f.Differs, f.Extra)
+		fmt.Fprintf(w, "%-*s %8d %8d %8d %8d %8d\n", width, printable(name), f.Expected, f.Present, f.Missing, f.Differs, f.Extra)
 	}
 	fmt.Fprintf(w, "%-*s %8s %8s %8s %8s %8s\n", width, "FOLDER", "SOURCE", "PRESENT", "MISSING", "DIFFERS", "EXTRA")
 	var total migrate.FolderCheck
@@ -161,18 +161,18 @@ func list(w io.Writer, what string, items []migrate.VerifyItem, show int) {
 	for _, it := range items[:min(show, len(items))] {
 		var b strings.Builder
 		if it.Source != "" {
-			fmt.Fprintf(&b, "  %s message %s -> %s", it.Source, it.RefID, it.Folder)
+			fmt.Fprintf(&b, "  %s message %s -> %s", printable(it.Source), printable(it.RefID), printable(it.Folder))
 		} else {
-			fmt.Fprintf(&b, "  %s UID %d", it.Folder, it.UID)
+			fmt.Fprintf(&b, "  %s UID %d", printable(it.Folder), it.UID)
 		}
 		if it.Subject != "" {
 			fmt.Fprintf(&b, " %q", it.Subject)
 		}
 		if strings.HasPrefix(it.Key, "<") {
-			fmt.Fprintf(&b, " %s", it.Key)
+			fmt.Fprintf(&b, " %s", printable(it.Key))
 		}
 		if it.Reason != "" {
-			fmt.Fprintf(&b, ": %s", it.Reason)
+			fmt.Fprintf(&b, ": %s", printable(it.Reason))
 		}
 		fmt.Fprintln(w, b.String())
 	}

@@ -38,7 +38,7 @@ func printSummary(w io.Writer, rep *migrate.Report) {
 	}
 	fmt.Fprintf(w, "%-16s %d\n", "failed:", rep.Failed())
 	for _, f := range rep.Failures {
-		fmt.Fprintf(w, "  %s message %s -> %s: %s\n", f.Source, f.RefID, f.Folder, f.Reason)
+		fmt.Fprintf(w, "  %s message %s -> %s: %s\n", printable(f.Source), printable(f.RefID), printable(f.Folder), printable(f.Reason))
 	}
 	rate := float64(rep.Copied) / max(elapsed.Seconds(), 0.001)
 	fmt.Fprintf(w, "%-16s %s, %.1f msgs/s, %s/s\n", "time:", elapsed.Round(time.Millisecond), rate,
