@@ -105,9 +105,9 @@ func TestDovecotDeleteAfterUpload(t *testing.T) {
 // the moment, every message gone from the POP3 server is in the target,
 // none is copied twice, and a last run leaves the maildrop empty.
 func TestDovecotKilledWhileDeleting(t *testing.T) {
-	rounds, kills := 4, 12
+	rounds, kills := 4, 15
 	if testing.Short() {
-		rounds, kills = 2, 4
+		rounds, kills = 2, 6
 	}
 	var all [][]byte
 	seed := deleteSeed("r0-", 300)
@@ -124,9 +124,13 @@ func TestDovecotKilledWhileDeleting(t *testing.T) {
 			<-exited
 			t.Fatalf("kill %d: the run never reached its delete phase (exit %d):\n%s", k, cmd.ProcessState.ExitCode(), out)
 		}
+		wait := time.Duration(rng.IntN(90000)) * time.Microsecond
+		if k%3 == 2 {
+			wait = time.Minute // let this run finish: the next kills get new mail
+		}
 		select {
 		case <-exited:
-		case <-time.After(time.Duration(rng.IntN(90000)) * time.Microsecond):
+		case <-time.After(wait):
 			cmd.Process.Signal(syscall.SIGKILL)
 			<-exited
 			if cmd.ProcessState.ExitCode() == -1 {
