@@ -1,14 +1,19 @@
 package migrate_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/source"
+	"github.com/mailferry/mailferry/source/pop3"
+	"github.com/mailferry/mailferry/state"
 	"github.com/mailferry/mailferry/target/imap/imaptest"
 )
 
@@ -158,5 +163,64 @@ func TestByeAtRandom(t *testing.T) {
 			wantOnce(t, r.inbox(), msgs)
 			t.Logf("%d BYEs", sent())
 		})
+	}
+}
+
+// TestByeWhileRecovering: a killed run left a pending record for a message
+// the server stored; at the next start BYEs end the folder reads of the
+// recovery. The engine retries them and finds the message: no second copy.
+func TestByeWhileRecovering(t *testing.T) {
+	msgs := byeMail(-1)
+	r := newRig(t, msgs)
+	r.opts.Backoff, r.opts.MaxBackoff = time.Millisecond, 5*time.Millisecond
+	// The "killed run": the message is in the target, its record pending.
+	seedTarget(t, r, msgs[0])
+	beginPending(t, r, msgs[0], "INBOX")
+	sent := byeOn(r, 3, only("EXAMINE", imaptest.ByeBefore))
+	rep := r.run()
+	if sent() != 3 {
+		t.Fatalf("%d BYEs sent, want 3", sent())
+	}
+	if rep.Recovered != 1 || rep.Copied != 0 || rep.Failed() != 0 {
+		t.Fatalf("recovered %d copied %d failed %d; want 1, 0, 0", rep.Recovered, rep.Copied, rep.Failed())
+	}
+	wantOnce(t, r.inbox(), msgs)
+}
+
+// beginPending records m as pending in folder, as a run killed after
+// sending its APPEND leaves it.
+func beginPending(t *testing.T, r *rig, m []byte, folder string) {
+	t.Helper()
+	ctx := context.Background()
+	src, err := pop3.Dial(ctx, pop3.Options{Addr: r.pop.Addr, TLS: pop3.TLSNone, Username: "u", Password: "pop-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var refID string
+	err = src.List(ctx, func(ref source.Ref) error {
+		rc, err := src.Open(ctx, ref)
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if bytes.Equal(b, m) {
+			refID = ref.ID
+		}
+		return err
+	})
+	if err != nil || refID == "" {
+		t.Fatalf("message not in the maildrop (%v)", err)
+	}
+	st, err := state.Open(r.state, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	id := identityOf(m)
+	if err := st.BeginAll(ctx, []state.KeyRecord{{Key: id.Key, BodyHash: id.BodyHash, Folder: folder,
+		Pending: true, Size: int64(len(m)), Source: "pop3://u@test", RefID: refID, At: time.Now()}}); err != nil {
+		t.Fatal(err)
 	}
 }

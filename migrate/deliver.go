@@ -355,7 +355,7 @@ func (r *run) landed(ctx context.Context, it *item) (uid uint32, found bool, err
 
 // retryTransient calls fn until it returns nil or an error that is not
 // transient, pausing with backoff after each transient error and
-// reporting it as a retry of it. After MaxAttempts transient errors it
+// reporting it as a retry of it (logging it when it is nil). After MaxAttempts transient errors it
 // gives up with a ConnectError naming what.
 func (r *run) retryTransient(ctx context.Context, it *item, what string, fn func() error) error {
 	for attempt := 0; ; attempt++ {
@@ -366,7 +366,11 @@ func (r *run) retryTransient(ctx context.Context, it *item, what string, fn func
 		if attempt+1 >= r.opts.MaxAttempts {
 			return &ConnectError{What: "target", Err: fmt.Errorf("%s gave up after %d attempts: %w", what, attempt+1, err)}
 		}
-		r.retried(it, err)
+		if it != nil {
+			r.retried(it, err)
+		} else {
+			r.opts.Logger.Warn("retrying", "what", what, "error", err)
+		}
 		if err := sleep(ctx, backoff(attempt, r.opts.Backoff, r.opts.MaxBackoff)); err != nil {
 			return err
 		}

@@ -134,7 +134,7 @@ func (c *indexCache) load(ctx context.Context, folder string, fi *folderIndex, f
 	}
 	entries, err := c.t.Index(ctx, folder)
 	if err != nil {
-		return fmt.Errorf("index %q: %w", folder, err)
+		return err // names the folder
 	}
 	c.mu.Lock()
 	c.read[folder] = true

@@ -80,11 +80,14 @@ func recordIdentity(k state.KeyRecord) identity.ID {
 }
 
 func (r *run) resolve(ctx context.Context, k state.KeyRecord, fresh bool) error {
-	uid, found, err := r.findOwn(ctx, k, recordIdentity(k), fresh)
+	var uid uint32
+	var found bool
+	err := r.retryTransient(ctx, nil, "resolving a pending message", func() (err error) {
+		uid, found, err = r.findOwn(ctx, k, recordIdentity(k), fresh)
+		fresh = true // a failed read may have left the folder half known
+		return err
+	})
 	if err != nil {
-		if ClassOf(err) == ClassTransient {
-			return &ConnectError{What: "target", Err: err}
-		}
 		return err
 	}
 	if !found {
