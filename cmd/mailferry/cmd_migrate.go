@@ -107,7 +107,7 @@ func (o *MigrateOptions) config(v *viper.Viper) (*Config, error) {
 		}
 		v.Set("sources", list)
 	}
-	if o.ConfigFile == "" && !v.IsSet("target.url") {
+	if o.ConfigFile == "" && !v.IsSet("target.url") && os.Getenv("MAILFERRY_TARGET_URL") == "" {
 		return nil, configErrorf("give --config FILE, or --target and --source (see mailferry migrate --help)")
 	}
 	return loadConfig(v, o.ConfigFile)

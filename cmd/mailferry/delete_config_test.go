@@ -49,3 +49,17 @@ func TestDeleteConfigErrors(t *testing.T) {
 		t.Fatalf("delete: keep-days:7 read as %q, %v", c.Sources[0].Delete, err)
 	}
 }
+
+// The target may come from MAILFERRY_TARGET_URL with --source and no
+// config file.
+func TestTargetFromEnvironmentWithoutConfig(t *testing.T) {
+	t.Setenv("MAILFERRY_TARGET_URL", "imaps://bob@mail.example.org")
+	o := MigrateOptions{Sources: []string{"pop3s://alice@pop.example.net"}, Folder: "INBOX"}
+	c, err := o.config(viper.New())
+	if err != nil {
+		t.Fatalf("config() = %v, want the target from the environment", err)
+	}
+	if c.Target.URL != "imaps://bob@mail.example.org" || len(c.Sources) != 1 {
+		t.Fatalf("target %q, %d sources", c.Target.URL, len(c.Sources))
+	}
+}
