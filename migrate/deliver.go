@@ -103,7 +103,7 @@ func (r *run) prepare(ctx context.Context, batch []*item) ([]*item, error) {
 		}
 		if !r.opts.DryRun {
 			it.pending = state.KeyRecord{Key: it.id.Key, BodyHash: it.id.BodyHash, Folder: it.folder,
-				Pending: true, Size: it.sp.Size(), Source: it.spec.Name, RefID: it.ref.ID, At: time.Now()}
+				Pending: true, Size: it.id.ServerSize, Source: it.spec.Name, RefID: it.ref.ID, At: time.Now()}
 			if r.opts.Dedup == DedupOff {
 				// Every source message is its own record: an identical
 				// copy from another ref must not overwrite it.

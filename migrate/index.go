@@ -64,7 +64,7 @@ func (c *indexCache) locateExcept(ctx context.Context, folder string, id identit
 	if err != nil {
 		return 0, false, err
 	}
-	candidates := fi.bySize[id.Size]
+	candidates := fi.bySize[id.ServerSize]
 	if id.MessageID != "" {
 		candidates = fi.byKey[id.Key]
 	}

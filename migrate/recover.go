@@ -70,7 +70,7 @@ func (r *run) findOwn(ctx context.Context, k state.KeyRecord, id identity.ID, fr
 // as far as the record tells it.
 func recordIdentity(k state.KeyRecord) identity.ID {
 	body, _, _ := strings.Cut(k.BodyHash, " ") // without dedup: off's ref tag
-	id := identity.ID{Key: k.Key, BodyHash: body, Size: k.Size}
+	id := identity.ID{Key: k.Key, BodyHash: body, Size: k.Size, ServerSize: k.Size}
 	if strings.HasPrefix(k.Key, "<") {
 		id.MessageID = strings.TrimSuffix(strings.TrimPrefix(k.Key, "<"), ">")
 	} else {

@@ -232,7 +232,7 @@ func (v *verifier) find(ctx context.Context, folder string, id identity.ID) ([]u
 	if err != nil {
 		return nil, false, err
 	}
-	candidates := fi.bySize[id.Size]
+	candidates := fi.bySize[id.ServerSize]
 	if id.MessageID != "" {
 		candidates = fi.byKey[id.Key]
 	}

@@ -67,7 +67,8 @@ type KeyRecord struct {
 	// Pending is true from Begin until Commit: the message may or may not
 	// have reached the target.
 	Pending bool
-	// Size is the message's length in octets.
+	// Size is the message's size as an IMAP server reports it (RFC822.SIZE:
+	// line ends counted as CRLF), to find a copy without a Message-ID.
 	Size int64
 	// Source and RefID name the source message the record came from.
 	Source, RefID string

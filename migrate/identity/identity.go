@@ -23,7 +23,7 @@ type ID struct {
 	// has none that parses.
 	MessageID string
 	// BodyHash is the hex SHA-256 of the bytes after the header block,
-	// line endings normalised to CRLF.
+	// line endings normalised to CRLF and NUL read as 0x80 (see crlfHash).
 	BodyHash string
 	// ContentHash is "sha256:<hex>" of the whole message as described in
 	// the package comment; it is Key when MessageID is "".
@@ -33,6 +33,10 @@ type ID struct {
 	Date time.Time
 	// Size is the number of bytes written.
 	Size int64
+	// ServerSize is the size an IMAP server reports for a stored copy
+	// (RFC822.SIZE): Size with line ends counted as CRLF and CRs before
+	// an LF as one (see crlfHash).
+	ServerSize int64
 }
 
 // A Hasher computes an ID from a message's bytes written to it in any
@@ -46,6 +50,7 @@ type Hasher struct {
 	first  bool   // no header line finished yet
 	bodyH  crlfHash
 	contH  crlfHash
+	allN   crlfHash // counts the whole message as a server stores it
 	size   int64
 }
 
@@ -57,6 +62,7 @@ func New() *Hasher {
 // Write consumes p. It never fails.
 func (h *Hasher) Write(p []byte) (int, error) {
 	h.size += int64(len(p))
+	h.allN.write(p)
 	rest := p
 	for !h.inBody && len(rest) > 0 {
 		i := bytes.IndexByte(rest, '\n')
@@ -153,34 +159,70 @@ func (h *Hasher) writeBody(b []byte) {
 	h.contH.write(b)
 }
 
-// crlfHash hashes what is written to it with every bare LF turned into
-// CRLF, across any split of the input.
+// crlfHash hashes what is written to it, across any split of the input,
+// as IMAP servers give a stored message back: every line ends in CRLF
+// (a bare LF, and CRs before an LF, as CR LF: Dovecot stores CR CR LF as
+// CR LF) and NUL reads as 0x80 (IMAP cannot send NUL in a literal;
+// Dovecot serves it so). A copy on the server then hashes as its source
+// message does. A lone CR (not before an LF) is kept.
 type crlfHash struct {
-	h      hash.Hash
-	prevCR bool
+	h   hash.Hash // nil: only count
+	n   int64     // bytes hashed (or counted)
+	crs int       // CRs not hashed yet: they end a line if an LF follows
 }
+
+func (c *crlfHash) out(b []byte) {
+	c.n += int64(len(b))
+	if c.h != nil {
+		c.h.Write(b)
+	}
+}
+
+var (
+	crlfBytes = []byte("\r\n")
+	nulBytes  = []byte{0x80}
+	crBytes   = bytes.Repeat([]byte{'\r'}, 256)
+)
 
 func (c *crlfHash) write(b []byte) {
-	if len(b) == 0 {
-		return
-	}
-	start := 0
-	for i, ch := range b {
-		if ch != '\n' {
-			continue
+	for len(b) > 0 {
+		i := bytes.IndexAny(b, "\r\n\x00")
+		if i < 0 {
+			c.flushCRs()
+			c.out(b)
+			return
 		}
-		if (i == 0 && c.prevCR) || (i > 0 && b[i-1] == '\r') {
-			continue
+		if i > 0 {
+			c.flushCRs()
+			c.out(b[:i])
 		}
-		c.h.Write(b[start:i])
-		c.h.Write([]byte("\r\n"))
-		start = i + 1
+		switch b[i] {
+		case '\r':
+			c.crs++
+		case '\n':
+			c.crs = 0
+			c.out(crlfBytes)
+		default: // NUL
+			c.flushCRs()
+			c.out(nulBytes)
+		}
+		b = b[i+1:]
 	}
-	c.h.Write(b[start:])
-	c.prevCR = b[len(b)-1] == '\r'
 }
 
-func (c *crlfHash) sum() string { return hex.EncodeToString(c.h.Sum(nil)) }
+// flushCRs hashes the CRs held back: no LF followed them.
+func (c *crlfHash) flushCRs() {
+	for c.crs > 0 {
+		n := min(c.crs, len(crBytes))
+		c.out(crBytes[:n])
+		c.crs -= n
+	}
+}
+
+func (c *crlfHash) sum() string {
+	c.flushCRs()
+	return hex.EncodeToString(c.h.Sum(nil))
+}
 
 // Sum returns the identity of everything written. Call it once, after the
 // last Write.
@@ -197,6 +239,8 @@ func (h *Hasher) Sum() ID {
 		ContentHash: "sha256:" + h.contH.sum(),
 		Size:        h.size,
 	}
+	h.allN.flushCRs()
+	id.ServerSize = h.allN.n
 	if !h.inBody {
 		// No header/body separator: everything is header, and two such
 		// messages sharing a Message-ID must still differ by content.
