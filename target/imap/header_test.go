@@ -1,6 +1,9 @@
 package imap
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestMessageID(t *testing.T) {
 	tests := []struct{ header, want string }{
@@ -26,5 +29,22 @@ func TestAppendTimeout(t *testing.T) {
 	o := Options{Timeout: DefaultTimeout}
 	if got, want := o.appendTimeout(64<<10*10), DefaultTimeout+10e9; got != want {
 		t.Errorf("appendTimeout(640 KiB) = %v, want %v", got, want)
+	}
+}
+
+// A Message-ID folded over many lines is unfolded in linear time.
+func TestMessageIDManyFolds(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Message-ID: <a")
+	for range 50000 {
+		b.WriteString("\r\n b")
+	}
+	b.WriteString("@x>\r\n")
+	allocs := testing.AllocsPerRun(3, func() { messageID([]byte(b.String())) })
+	if got := messageID([]byte(b.String())); !strings.HasPrefix(got, "<a b b") || !strings.HasSuffix(got, "b@x>") {
+		t.Fatalf("messageID = %.40q...", got)
+	}
+	if allocs > 100 {
+		t.Fatalf("unfolding 50,000 lines made %.0f allocations, want a few", allocs)
 	}
 }

@@ -201,13 +201,14 @@ func messageID(header []byte) string {
 		if !ok || !bytes.EqualFold(bytes.TrimRight(name, " \t"), []byte("Message-ID")) {
 			continue
 		}
+		unfolded := append([]byte{}, value...)
 		for _, next := range lines[i+1:] {
 			if len(next) == 0 || (next[0] != ' ' && next[0] != '\t') {
 				break
 			}
-			value = append(append([]byte{}, value...), next...)
+			unfolded = append(unfolded, next...) // amortised: linear in the field's size
 		}
-		return string(bytes.TrimSpace(value))
+		return string(bytes.TrimSpace(unfolded))
 	}
 	return ""
 }
