@@ -39,9 +39,10 @@ func (t *Target) Append(ctx context.Context, folder string, msg target.Message) 
 	}
 	uid, err := t.append(ctx, folder, msg)
 	if hasCode(err, imap.ResponseCodeTryCreate) {
-		if err = t.create(ctx, folder); err == nil {
-			uid, err = t.append(ctx, folder, msg)
+		if err = t.create(ctx, folder); err != nil {
+			return 0, fmt.Errorf("append %q: cannot create the folder: %w", folder, classify(err, true))
 		}
+		uid, err = t.append(ctx, folder, msg)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("append %q: %w", folder, classify(err, true))

@@ -118,6 +118,20 @@ func TestFakeTryCreateBeforeLiteral(t *testing.T) {
 	}
 }
 
+// A folder the server will not create fails the message with a reason
+// that says so.
+func TestFakeTryCreateRefused(t *testing.T) {
+	f := newFakeServer(t, fakeCaps)
+	f.refuseCreate = "[CANNOT] Mailbox name too long"
+	tg := newFakeTarget(t, f, 1, 5*time.Second)
+	f.always(appendNoBefore, "[TRYCREATE] Mailbox doesn't exist: Archive")
+	_, err := tg.Append(context.Background(), "Archive", msgOf("x"))
+	if !errors.Is(err, target.ErrRejected) || !strings.Contains(err.Error(), "cannot create the folder") ||
+		!strings.Contains(err.Error(), "Mailbox name too long") {
+		t.Fatalf("Append() = %v, want a rejection saying the folder could not be created, and why", err)
+	}
+}
+
 func TestFakeWatchdog(t *testing.T) {
 	f := newFakeServer(t, fakeCaps)
 	const timeout = 300 * time.Millisecond

@@ -38,6 +38,8 @@ type fakeServer struct {
 	action  func(n int) (appendAction, string) // n counts APPENDs from 0
 	created map[string]bool
 	conns   []net.Conn
+	// refuseCreate, when set, is the text of a NO to every CREATE.
+	refuseCreate string
 
 	accepted atomic.Int32
 	appends  atomic.Int32
@@ -153,8 +155,15 @@ func (f *fakeServer) handle(c net.Conn, r *bufio.Reader, reply func(string, ...a
 		reply("%s OK done", tag)
 	case "CREATE":
 		f.mu.Lock()
-		f.created[strings.Trim(args, `"`)] = true
+		refuse := f.refuseCreate
+		if refuse == "" {
+			f.created[strings.Trim(args, `"`)] = true
+		}
 		f.mu.Unlock()
+		if refuse != "" {
+			reply("%s NO %s", tag, refuse)
+			break
+		}
 		reply("%s OK created", tag)
 	case "APPEND":
 		return f.append(c, r, reply, tag, args)
