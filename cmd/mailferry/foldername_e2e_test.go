@@ -102,10 +102,10 @@ func TestDovecotFolderNames(t *testing.T) {
 	writeFile(t, filepath.Join(em, "cr\rlf\nx", "0-empty.eml"), nil, time.Time{}) // fails: a zero byte message
 	before := snapshot(t, arch)
 	failures := []failureLine{
-		{"  maildir:" + md + " message " + tooLong + "/", ` -> md/` + tooLong + `: append "md/` + tooLong + `": message rejected by the target: imap: NO [CANNOT] Mailbox name too long`},
-		{"  mbox:" + mb + " message " + tooLong + "#", ` -> mb/` + tooLong + `: append "mb/` + tooLong + `": message rejected by the target: imap: NO [CANNOT] Mailbox name too long`},
-		{"  eml:" + em + " message " + tooLong + "/1.eml", ` -> em/` + tooLong + `: append "em/` + tooLong + `": message rejected by the target: imap: NO [CANNOT] Mailbox name too long`},
-		{"  mbox:" + mb + " message " + long + "#", ` -> mb/` + long + `: append "mb/` + long + `": message rejected by the target: imap: NO Not found`},
+		{"  maildir:" + md + " message " + tooLong + "/", ` -> md/` + tooLong + `: append "md/` + tooLong + `": cannot create the folder: message rejected by the target: imap: NO [CANNOT] Mailbox name too long`},
+		{"  mbox:" + mb + " message " + tooLong + "#", ` -> mb/` + tooLong + `: append "mb/` + tooLong + `": cannot create the folder: message rejected by the target: imap: NO [CANNOT] Mailbox name too long`},
+		{"  eml:" + em + " message " + tooLong + "/1.eml", ` -> em/` + tooLong + `: append "em/` + tooLong + `": cannot create the folder: message rejected by the target: imap: NO [CANNOT] Mailbox name too long`},
+		{"  mbox:" + mb + " message " + long + "#", ` -> mb/` + long + `: append "mb/` + long + `": cannot create the folder: message rejected by the target: imap: NO Not found`},
 		{"  eml:" + em + ` message cr\rlf\nx/0-empty.eml -> em/cr%0Dlf%0Ax: `, "Can't save a zero byte message"},
 	}
 
