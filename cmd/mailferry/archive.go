@@ -66,6 +66,14 @@ func archiveSpec(s *SourceEndpoint, kind, p string, log *slog.Logger) (migrate.S
 		}
 		return src, nil
 	}
+	// Open it once now: an archive that cannot be read as its kind (a file
+	// that is not an mbox, a profile without prefs.js) stops the job
+	// before anything is copied, not when the run reaches it.
+	src, err := open(context.Background())
+	if err != nil {
+		return migrate.SourceSpec{}, err
+	}
+	src.Close()
 	var maps []migrate.FolderMap
 	for _, m := range s.FolderMap {
 		maps = append(maps, migrate.FolderMap{From: m.From, To: m.To})

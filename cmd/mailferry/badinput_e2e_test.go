@@ -652,6 +652,12 @@ func TestDovecotNotAnMboxFile(t *testing.T) {
 	dir := t.TempDir()
 	notes := filepath.Join(dir, "notes.mbox")
 	writeFile(t, notes, lf(goodMessage("eml", 0)), time.Time{}) // one message without a From line
+	// A good archive listed first: the bad one must stop the job before
+	// anything is copied, not when the run reaches it.
+	good := filepath.Join(dir, "good")
+	for i := range 200 {
+		writeFile(t, filepath.Join(good, fmt.Sprintf("%03d.eml", i)), goodMessage("eml", 1+i), time.Time{})
+	}
 	e := &e2e{t: t, dc: dc, dir: dir, config: filepath.Join(dir, "mailferry.yaml")}
 	cfg := fmt.Sprintf(`state: %s
 target:
@@ -659,11 +665,12 @@ target:
   tls: none
   allow_plaintext: true
 sources:
+  - url: eml:%s
   - url: mbox:%s
   - url: pop3://alice@%s
     tls: none
     allow_plaintext: true
-`, filepath.Join(dir, "state.db"), dc.IMAPAddr, notes, dc.POP3Addr)
+`, filepath.Join(dir, "state.db"), dc.IMAPAddr, good, notes, dc.POP3Addr)
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
