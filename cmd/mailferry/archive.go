@@ -46,7 +46,7 @@ func archiveSpec(s *SourceEndpoint, kind, p string, log *slog.Logger) (migrate.S
 		// One file: its name is the folder, unless the config says.
 		folder = strings.TrimSuffix(fi.Name(), filepath.Ext(fi.Name()))
 	}
-	warn := func(path string, err error) { log.Warn("skipped", "source", kind+":"+abs, "path", path, "error", err) }
+	warn := func(path string, err error) { log.Warn("archive", "source", kind+":"+abs, "path", path, "note", err) }
 	open := func(context.Context) (source.Source, error) {
 		var src source.Source
 		var err error
