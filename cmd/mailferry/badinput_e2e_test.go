@@ -538,7 +538,7 @@ func (b *badInput) check(run string, code int, out string) {
 		t.Errorf("%s: folders %q, want %q", run, got, wantFolders)
 	}
 	// An mbox entry of no bytes is no message: a warning, not a failure.
-	if !strings.Contains(out, `mbox/empty error="empty message at offset 37 skipped"`) {
+	if !strings.Contains(out, `mbox/empty note="empty message at offset 37 skipped"`) {
 		t.Errorf("%s: no warning about the empty mbox entry", run)
 	}
 }
