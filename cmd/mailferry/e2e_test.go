@@ -22,6 +22,7 @@ import (
 // against it) without building anything else.
 func TestMain(m *testing.M) {
 	if os.Getenv("MAILFERRY_TEST_AS_MAIN") == "1" {
+		installCrashHook()
 		main()
 		return
 	}
