@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -267,58 +265,6 @@ func TestDovecotConcurrentRunExits4(t *testing.T) {
 	if code != exitLocked {
 		t.Fatalf("exit %d while another run holds the state, want %d:\n%s", code, exitLocked, out)
 	}
-}
-
-// TestDovecotKilledRunsResume kills mailferry with SIGKILL at random
-// moments, some while it starts and most while it copies, then lets a run
-// finish, and checks that every message is in the target once.
-func TestDovecotKilledRunsResume(t *testing.T) {
-	n, kills := 600, 8
-	if testing.Short() {
-		n, kills = 200, 3
-	}
-	var seed [][]byte
-	for i := range n {
-		id := fmt.Sprintf("m%04d@example.org", i)
-		if i%17 == 0 {
-			id = "" // keyed by content
-		}
-		seed = append(seed, mail(id, fmt.Sprintf("message %d", i), strings.Repeat(fmt.Sprintf("line %d\r\n", i), 20+i%300)))
-	}
-	e := newE2E(t, seed)
-	rng := rand.New(rand.NewPCG(1, 2))
-	midCopy := 0
-	for k := range kills {
-		cmd, out := e.start(nil)
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		copying := k%4 != 0 // every fourth kill lands during start-up
-		if copying && !waitFor(out, "msg=listed", exited, 30*time.Second) {
-			<-exited
-			t.Logf("kill %d: the run ended before copying:\n%s", k, out)
-			continue
-		}
-		select {
-		case <-exited:
-			t.Logf("kill %d: the run ended before the kill (exit %d)", k, cmd.ProcessState.ExitCode())
-			continue
-		case <-time.After(time.Duration(rng.IntN(300)) * time.Millisecond):
-		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-exited
-		if copying {
-			midCopy++
-		}
-	}
-	if midCopy == 0 {
-		t.Fatal("no kill landed while copying; make the mailbox bigger")
-	}
-	code, out := e.run(nil)
-	if code != exitOK {
-		t.Fatalf("final run exit %d:\n%s", code, out)
-	}
-	wantEachOnce(t, e.target(), seed)
-	t.Logf("%d kills while copying, %d in all, then a complete run", midCopy, kills)
 }
 
 // waitFor polls out until it holds s, the process exits, or d passes.
