@@ -8,8 +8,10 @@ import (
 )
 
 // A spool holds one message between its read from the source and its
-// upload: in memory up to a threshold, past it in a temp file (mode 0600,
-// removed on Close). It is an io.Writer while filling and an io.ReaderAt
+// upload: in memory up to a threshold, past it in a temp file (mode 0600).
+// The file's name is removed as soon as it is created, where the system
+// allows it, so that a killed process leaves no message behind on disk;
+// otherwise it is removed on Close. It is an io.Writer while filling and an io.ReaderAt
 // after.
 //
 // A write that fails (a full disk) spoils the spool: the temp file is
@@ -22,6 +24,7 @@ type spool struct {
 	size      int64
 	threshold int64
 	dir       string
+	named     bool  // the temp file still has a name to remove
 	err       error // the write error that spoiled the spool
 }
 
@@ -62,6 +65,9 @@ func (s *spool) toFile() error {
 		return err
 	}
 	s.f = f
+	// Open files keep their data without a name on Unix; elsewhere the
+	// name stays until Close.
+	s.named = os.Remove(f.Name()) != nil
 	_, err = f.Write(s.buf)
 	s.buf = nil
 	return err
@@ -114,5 +120,9 @@ func (s *spool) removeFile() error {
 	name := s.f.Name()
 	err := s.f.Close()
 	s.f = nil
-	return errors.Join(err, os.Remove(name))
+	if s.named {
+		s.named = false
+		err = errors.Join(err, os.Remove(name))
+	}
+	return err
 }

@@ -5,6 +5,7 @@ package migrate
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -24,7 +25,8 @@ func TestSpoolWriteErrorSpoils(t *testing.T) {
 	if _, err := sp.Write(bytes.Repeat([]byte("x"), 32)); err != nil || sp.f == nil {
 		t.Fatalf("Write() past the threshold = %v, file %v; want nil and a temp file", err, sp.f)
 	}
-	ro, err := os.Open(sp.f.Name())
+	// The file has no name left: reopen it read-only through /proc.
+	ro, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", sp.f.Fd()))
 	if err != nil {
 		t.Fatal(err)
 	}

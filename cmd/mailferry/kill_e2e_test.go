@@ -194,8 +194,9 @@ sources:
 		t.Errorf("no kill landed inside a state write (all after it returned): widen stateWriteWindow")
 	}
 	if left, _ := os.ReadDir(spoolDir); len(left) > 0 {
-		// A SIGKILL leaves the temp files of spooled messages behind.
-		t.Logf("%d spool files left in TMPDIR by killed runs", len(left))
+		// Spool files lose their name when created: a SIGKILL must not
+		// leave message content on disk.
+		t.Errorf("%d spool files left in TMPDIR by killed runs", len(left))
 	}
 	checkKillTarget(t, dc, c)
 	checkKillVerify(t, e, c)
