@@ -157,8 +157,8 @@ func spin(d time.Duration) {
 // kills spread over before, inside and after the write.
 const stateWriteWindow = 4 * time.Millisecond
 
-// folderWindow bounds the delay of a kill during a folder creation (LIST
-// and CREATE round trips on a local server).
+// folderWindow bounds the delay of a kill during a folder creation (an
+// APPEND answered [TRYCREATE], CREATE, the APPEND again, on a local server).
 const folderWindow = 6 * time.Millisecond
 
 // crashStore kills during the state writes of its point.
@@ -228,10 +228,8 @@ func (t *crashTarget) Layout(ctx context.Context) (target.Layout, error) {
 }
 
 func (t *crashTarget) Append(ctx context.Context, folder string, msg target.Message) (uint32, error) {
-	if t.c.point == crashFolder && t.isNew(folder) {
-		if err := t.create(ctx, folder); err != nil {
-			return 0, err
-		}
+	if t.c.point == crashFolder && t.isNew(folder) && t.c.hit(crashFolder) {
+		return t.createAndDie(ctx, folder, msg)
 	}
 	head := make([]byte, min(msg.Size, 4096))
 	n, _ := msg.Body.ReadAt(head, 0)
@@ -257,19 +255,23 @@ func (t *crashTarget) isNew(folder string) bool {
 	return true
 }
 
-// create makes a new folder before its first Append, as the Append would
-// on [TRYCREATE], and at the n-th such folder kills the process: half the
-// time right after the CREATE succeeded, else at a random instant of it.
-func (t *crashTarget) create(ctx context.Context, folder string) error {
-	if !t.c.hit(crashFolder) {
-		return t.Target.EnsureFolder(ctx, folder)
-	}
+// createAndDie kills the process while the n-th new folder is created:
+// half the time at a random instant of the first APPEND into it, which the
+// server answers [TRYCREATE], then CREATE, then the APPEND again (the
+// kill lands anywhere in that sequence); else right after a CREATE
+// succeeded, before anything is appended.
+func (t *crashTarget) createAndDie(ctx context.Context, folder string, msg target.Message) (uint32, error) {
 	if rand.IntN(2) == 0 {
-		return t.c.during(folderWindow, func() error { return t.Target.EnsureFolder(ctx, folder) })
+		var uid uint32
+		err := t.c.during(folderWindow, func() (err error) {
+			uid, err = t.Target.Append(ctx, folder, msg)
+			return err
+		})
+		return uid, err
 	}
 	if err := t.Target.EnsureFolder(ctx, folder); err != nil {
-		return err
+		return 0, err
 	}
 	t.c.die("after-create")
-	return nil
+	return 0, nil
 }
