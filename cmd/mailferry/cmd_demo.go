@@ -123,6 +123,7 @@ To move a real account, write a config like configs/single-user.yaml:
     - url: pop3s://alice@pop.example.net
       password_env: MAILFERRY_SOURCE_PASSWORD
       folder: INBOX
+      delete: leave      # after-upload or keep-days:N deletes copied mail from the server
 
 then run:
 
