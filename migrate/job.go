@@ -87,7 +87,7 @@ type Options struct {
 	Batch          int           // messages asked of a source at once
 	MaxAttempts    int           // tries of one message on transient errors
 	Reconnects     int           // reconnections to a source in one run
-	Settle         time.Duration // wait before resolving a killed run's pending records
+	Settle         time.Duration // quiet time of the target before resolving a killed run's pending records
 	Backoff        time.Duration // first wait before a retry; doubles, with jitter
 	MaxBackoff     time.Duration
 	Logger         *slog.Logger

@@ -3,11 +3,13 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/mailferry/mailferry/migrate/identity"
 	"github.com/mailferry/mailferry/state"
+	"github.com/mailferry/mailferry/target"
 )
 
 // recoverPending resolves the pending records a killed run left: a message
@@ -34,19 +36,77 @@ func (r *run) recoverPending(ctx context.Context) error {
 	return nil
 }
 
-// settle waits Options.Settle when there are pending records: the run
-// that left them may have died moments ago, and an APPEND it sent in full
-// may still be being stored by the server; it must be seen as stored. That
-// run died before this one started, so waiting from now is enough.
-// (A record's time says when it was begun, not when its APPEND went out,
-// so it cannot tell an old record from a fresh APPEND.)
+// settle waits, when there are pending records, for the server to finish
+// storing what the run that left them sent: that run may have died
+// moments ago with whole APPENDs on their way, and those must be seen as
+// stored, not appended again. It waits Options.Settle, and when the target
+// can report folder status, until the pending records' folders have not
+// changed for Options.Settle (a busy server takes longer), at most
+// settleRounds times Options.Settle. That run died before this one
+// started, so waiting from now is enough. (A record's time says when it
+// was begun, not when its APPEND went out, so it cannot tell an old record
+// from a fresh APPEND.)
 func (r *run) settle(ctx context.Context, pending []state.KeyRecord) error {
 	if len(pending) == 0 {
 		return nil
 	}
 	r.opts.Logger.Info("waiting for the target to settle before resolving pending messages",
 		"pending", len(pending), "wait", r.opts.Settle)
-	return sleep(ctx, r.opts.Settle)
+	st, ok := r.m.Target.(target.Statuser)
+	if !ok {
+		return sleep(ctx, r.opts.Settle)
+	}
+	var folders []string
+	seen := map[string]bool{}
+	for _, k := range pending {
+		if !seen[k.Folder] {
+			seen[k.Folder] = true
+			folders = append(folders, k.Folder)
+		}
+	}
+	start := time.Now()
+	quietSince := start
+	prev, err := r.statuses(ctx, st, folders)
+	for err == nil {
+		if time.Since(quietSince) >= r.opts.Settle {
+			return nil
+		}
+		if time.Since(start) >= settleRounds*r.opts.Settle {
+			r.opts.Logger.Warn("the target's folders are still changing; resolving pending messages anyway",
+				"waited", time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		if err = sleep(ctx, max(r.opts.Settle/10, time.Millisecond)); err != nil {
+			return err
+		}
+		var cur []target.FolderStatus
+		if cur, err = r.statuses(ctx, st, folders); err == nil && !slices.Equal(cur, prev) {
+			prev, quietSince = cur, time.Now()
+		}
+	}
+	if ClassOf(err) == ClassInterrupted {
+		return err
+	}
+	// Status failed: fall back to the fixed wait.
+	r.opts.Logger.Warn("cannot read folder status while settling", "error", err)
+	return sleep(ctx, r.opts.Settle-time.Since(start))
+}
+
+// settleRounds bounds settle's wait, in Options.Settle: mail delivered to
+// a folder all the while must not stall the run for ever.
+const settleRounds = 10
+
+// statuses reads the status of each folder.
+func (r *run) statuses(ctx context.Context, st target.Statuser, folders []string) ([]target.FolderStatus, error) {
+	out := make([]target.FolderStatus, len(folders))
+	for i, f := range folders {
+		s, err := st.Status(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = s
+	}
+	return out, nil
 }
 
 // findOwn looks for the copy that k's APPEND made: a message in k.Folder

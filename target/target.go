@@ -100,3 +100,18 @@ type Layout struct {
 type Layouter interface {
 	Layout(ctx context.Context) (Layout, error)
 }
+
+// FolderStatus is what a server says of a folder without opening it.
+type FolderStatus struct {
+	Messages uint32 // messages in the folder
+	UIDNext  uint32 // the UID the next message will get
+}
+
+// A Statuser reports a folder's status cheaply (IMAP STATUS): a run uses
+// it to tell when a server has finished storing what a killed run sent.
+// It is an optional interface of a Target.
+type Statuser interface {
+	// Status returns the folder's status; a folder that does not exist
+	// has the zero status and no error.
+	Status(ctx context.Context, folder string) (FolderStatus, error)
+}

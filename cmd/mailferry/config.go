@@ -28,9 +28,9 @@ type Config struct {
 	State       string        `mapstructure:"state"`
 	Dedup       string        `mapstructure:"dedup"`
 	LockTimeout time.Duration `mapstructure:"lock_timeout"`
-	// Settle is how long a run waits, after a killed run, for the server
-	// to finish APPENDs that run may have left in flight before it looks
-	// for them (default 5s).
+	// Settle is how long the folders a killed run was appending to must
+	// stay unchanged before the next run looks for the messages it sent
+	// (default 5s).
 	Settle  time.Duration    `mapstructure:"settle"`
 	Target  Endpoint         `mapstructure:"target"`
 	Sources []SourceEndpoint `mapstructure:"sources"`

@@ -108,7 +108,11 @@ func (c *crasher) wrap(m *migrate.Migrator) {
 	if !ok {
 		panic("crash hook: the target is not a target.Layouter")
 	}
-	m.Target = &crashTarget{Target: m.Target, layouter: l, c: c}
+	st, ok := m.Target.(target.Statuser)
+	if !ok {
+		panic("crash hook: the target is not a target.Statuser")
+	}
+	m.Target = &crashTarget{Target: m.Target, layouter: l, statuser: st, c: c}
 	m.State = &crashStore{Store: m.State, c: c}
 }
 
@@ -204,10 +208,12 @@ func (s *crashStore) Forget(ctx context.Context, k state.KeyRecord) error {
 }
 
 // crashTarget kills after an Append, or around a folder creation. It
-// keeps the target's Layout, which the engine finds by type assertion.
+// keeps the target's Layout and Status, which the engine finds by type
+// assertion.
 type crashTarget struct {
 	target.Target
 	layouter target.Layouter
+	statuser target.Statuser
 	c        *crasher
 
 	mu      sync.Mutex
@@ -225,6 +231,12 @@ func (t *crashTarget) Layout(ctx context.Context) (target.Layout, error) {
 		t.mu.Unlock()
 	}
 	return l, err
+}
+
+// Status keeps the target's folder status, which the engine's settle
+// wait uses.
+func (t *crashTarget) Status(ctx context.Context, folder string) (target.FolderStatus, error) {
+	return t.statuser.Status(ctx, folder)
 }
 
 func (t *crashTarget) Append(ctx context.Context, folder string, msg target.Message) (uint32, error) {
