@@ -185,6 +185,59 @@ var (
 )
 
 func (c *crlfHash) write(b []byte) {
+	if bytes.IndexByte(b, 0) >= 0 {
+		c.writeSlow(b)
+		return
+	}
+	if c.crs > 0 {
+		// CRs held back from the last write: they end a line if this
+		// write goes on with (more CRs and) an LF.
+		k := 0
+		for k < len(b) && b[k] == '\r' {
+			k++
+		}
+		switch {
+		case k == len(b):
+			c.crs += k
+			return
+		case b[k] == '\n':
+			c.crs = 0
+			c.out(crlfBytes)
+			b = b[k+1:]
+		default:
+			c.flushCRs()
+		}
+	}
+	// Hash runs of ordinary lines (one CR before each LF) in one piece.
+	start := 0
+	for pos := 0; ; {
+		k := bytes.IndexByte(b[pos:], '\n')
+		if k < 0 {
+			break
+		}
+		i := pos + k
+		if i > start && b[i-1] == '\r' && (i-1 == start || b[i-2] != '\r') {
+			pos = i + 1
+			continue
+		}
+		j := i // a bare LF, or CRs before it: hash up to them, then CRLF
+		for j > start && b[j-1] == '\r' {
+			j--
+		}
+		c.out(b[start:j])
+		c.out(crlfBytes)
+		start, pos = i+1, i+1
+	}
+	end := len(b) // trailing CRs are held back
+	for end > start && b[end-1] == '\r' {
+		end--
+	}
+	c.out(b[start:end])
+	c.crs = len(b) - end
+}
+
+// writeSlow is write for input with NUL in it, byte class by byte class.
+func (c *crlfHash) writeSlow(b []byte) {
 	for len(b) > 0 {
 		i := bytes.IndexAny(b, "\r\n\x00")
 		if i < 0 {

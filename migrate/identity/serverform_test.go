@@ -1,6 +1,10 @@
 package identity
 
-import "testing"
+import (
+	"crypto/sha256"
+	"math/rand/v2"
+	"testing"
+)
 
 // A copy as an IMAP server gives it back (NUL as 0x80, CR CR LF as CR LF,
 // LF as CRLF) has its source message's identity; a lone CR still counts.
@@ -53,6 +57,30 @@ func TestServerSize(t *testing.T) {
 	} {
 		if got := Of([]byte(msg)).ServerSize; got != want {
 			t.Errorf("ServerSize(%q) = %d, want %d", msg, got, want)
+		}
+	}
+}
+
+// write (runs of lines in one piece) and writeSlow (byte class by byte
+// class) hash every input alike, however it is split.
+func TestCRLFHashFastMatchesSlow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte("a\r\n\r\n\x00")
+	for range 20000 {
+		in := make([]byte, rng.IntN(40))
+		for i := range in {
+			in[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		slow := crlfHash{h: sha256.New()}
+		slow.writeSlow(in)
+		fast := crlfHash{h: sha256.New()}
+		for rest := in; len(rest) > 0; {
+			n := 1 + rng.IntN(len(rest))
+			fast.write(rest[:n])
+			rest = rest[n:]
+		}
+		if f, s := fast.sum(), slow.sum(); f != s || fast.n != slow.n {
+			t.Fatalf("%q: split writes hash %s (%d bytes), writeSlow %s (%d bytes)", in, f[:8], fast.n, s[:8], slow.n)
 		}
 	}
 }
