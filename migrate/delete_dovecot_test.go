@@ -51,16 +51,9 @@ func newQuitCutProxy(t *testing.T, upstream string) *quitCutProxy {
 }
 
 func (p *quitCutProxy) handle(c net.Conn) {
-	u, err := net.Dial("tcp", p.upstream)
-	if err != nil {
-		c.Close()
+	u, reset, ok := dialUpstream(c, p.upstream)
+	if !ok {
 		return
-	}
-	reset := func() {
-		for _, x := range []net.Conn{c, u} {
-			x.(*net.TCPConn).SetLinger(0)
-			x.Close()
-		}
 	}
 	defer reset()
 	go func() { io.Copy(c, u); reset() }()

@@ -89,17 +89,27 @@ func (p *cutProxy) counted() {
 	p.mu.Unlock()
 }
 
-func (p *cutProxy) handle(c net.Conn) {
-	u, err := net.Dial("tcp", p.upstream)
+// dialUpstream connects a proxied client c to upstream and returns the
+// connection and a reset that aborts both (RST, not FIN); ok is false,
+// with c closed, when upstream does not answer.
+func dialUpstream(c net.Conn, upstream string) (u net.Conn, reset func(), ok bool) {
+	u, err := net.Dial("tcp", upstream)
 	if err != nil {
 		c.Close()
-		return
+		return nil, nil, false
 	}
-	reset := func() {
+	return u, func() {
 		for _, x := range []net.Conn{c, u} {
 			x.(*net.TCPConn).SetLinger(0)
 			x.Close()
 		}
+	}, true
+}
+
+func (p *cutProxy) handle(c net.Conn) {
+	u, reset, ok := dialUpstream(c, p.upstream)
+	if !ok {
+		return
 	}
 	src, dst, other, otherDst := c, u, u, c // the watched direction, and the other
 	if p.fromServer {
