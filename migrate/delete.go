@@ -46,8 +46,17 @@ func (r *run) deleteFrom(ctx context.Context, spec *SourceSpec) error {
 	}
 	r.opts.Logger.Info("deleting copied messages from the source", "source", spec.Name,
 		"keep", spec.Delete.KeepFor)
+	// The report counts what the last attempt found, once per source.
+	var kept, unconfirmed int
+	defer func() {
+		r.mu.Lock()
+		r.rep.DeleteKept += kept
+		r.rep.DeleteUnconfirmed += unconfirmed
+		r.mu.Unlock()
+	}()
 	for attempt := 0; ; attempt++ {
-		err := r.deleteOnce(ctx, spec, done)
+		var err error
+		kept, unconfirmed, err = r.deleteOnce(ctx, spec, done)
 		if err == nil || ClassOf(err) != ClassTransient {
 			return err
 		}
@@ -65,15 +74,16 @@ func (r *run) deleteFrom(ctx context.Context, spec *SourceSpec) error {
 // deleteOnce lists the source in a first session, confirms each candidate
 // against the target with no session open (that may take a while), and
 // deletes the confirmed ones in a second session.
-func (r *run) deleteOnce(ctx context.Context, spec *SourceSpec, done map[string]state.RefRecord) error {
+// It returns how many listed messages were not due yet (kept) and how many
+// the target did not hold as recorded (unconfirmed).
+func (r *run) deleteOnce(ctx context.Context, spec *SourceSpec, done map[string]state.RefRecord) (kept, unconfirmed int, err error) {
 	listed, err := r.listDone(ctx, spec, done)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	cutoff := r.opts.Now().Add(-spec.Delete.KeepFor)
 	fresh := map[string]bool{}
 	var todo []source.Ref
-	kept, unconfirmed := 0, 0
 	for _, ref := range listed {
 		rec := done[ref.ID]
 		if rec.Done.After(cutoff) {
@@ -82,7 +92,7 @@ func (r *run) deleteOnce(ctx context.Context, spec *SourceSpec, done map[string]
 		}
 		ok, err := r.confirmed(ctx, rec, fresh)
 		if err != nil {
-			return err
+			return kept, unconfirmed, err
 		}
 		if !ok {
 			unconfirmed++
@@ -92,31 +102,28 @@ func (r *run) deleteOnce(ctx context.Context, spec *SourceSpec, done map[string]
 		}
 		todo = append(todo, ref)
 	}
-	r.mu.Lock()
-	r.rep.DeleteKept, r.rep.DeleteUnconfirmed = kept, unconfirmed
-	r.mu.Unlock()
 	if len(todo) == 0 {
-		return nil
+		return kept, unconfirmed, nil
 	}
 	src, err := spec.Open(ctx)
 	if err != nil {
-		return err
+		return kept, unconfirmed, err
 	}
 	d, ok := src.(source.Deleter)
 	if !ok {
 		src.Close()
-		return fmt.Errorf("source %s cannot delete messages", spec.Name)
+		return kept, unconfirmed, fmt.Errorf("source %s cannot delete messages", spec.Name)
 	}
 	deleted, err := d.Delete(ctx, todo)
 	if err != nil {
-		return fmt.Errorf("delete from %s: %w", spec.Name, err)
+		return kept, unconfirmed, fmt.Errorf("delete from %s: %w", spec.Name, err)
 	}
 	r.mu.Lock()
 	r.rep.Deleted += len(deleted)
 	r.mu.Unlock()
 	r.opts.Logger.Info("deleted copied messages from the source", "source", spec.Name,
 		"deleted", len(deleted), "kept", kept, "unconfirmed", unconfirmed)
-	return nil
+	return kept, unconfirmed, nil
 }
 
 // listDone lists the source and returns the refs that the state holds as
