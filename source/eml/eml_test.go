@@ -55,20 +55,20 @@ const received = 1556965800 // 2019-05-04 10:30:00 UTC
 
 func intDate(sec int) string { return fmt.Sprintf("<integer>%d</integer>", sec) }
 
-var tree = []sample{
-	{path: "top.eml", body: string(wantCRLF("top"))},
-	{path: "bom.eml", body: "\ufeff" + msg("bom")},
-	{path: "notes.txt", body: "not mail\n"},
-	{path: "._top.eml", body: "\x00\x05\x16\x07AppleDouble"},
-	{path: "Projects/b.eml", body: msg("b")},
-	{path: "Projects/2020/a.EML", body: "From: x\r\nSubject: mixed\n\r\nline\r\n"},
-	{path: "Apple/Work.mbox/Info.plist", body: plist(0, intDate(0))},
-	{path: "Apple/Work.mbox/Messages/1.emlx", body: emlx(msg("read replied"), emlxRead|emlxAnswered, intDate(received))},
-	{path: "Apple/Work.mbox/Messages/4.emlx", body: emlx(msg("deleted"), emlxRead|emlxDeleted, intDate(received))},
-	{path: "Apple/Work.mbox/Messages/5.partial.emlx", body: emlx(msg("partial"), 0, intDate(received))},
-	{path: "Apple/Work.mbox/4F2A9C1E-0000-4000-8000-00000000CAFE/Data/3/Messages/2.emlx",
-		body: emlx(msg("flagged draft forwarded"), emlxFlagged|emlxDraft|emlxForwarded, "<real>1556965800.5</real>")},
-	{path: "Apple/Work.mbox/Old.mbox/Messages/3.emlx", body: emlx(msg("high bits"), 8590195713, intDate(received+60))},
+var tree = []sourcetest.File{
+	{Path: "top.eml", Body: string(wantCRLF("top"))},
+	{Path: "bom.eml", Body: "\ufeff" + msg("bom")},
+	{Path: "notes.txt", Body: "not mail\n"},
+	{Path: "._top.eml", Body: "\x00\x05\x16\x07AppleDouble"},
+	{Path: "Projects/b.eml", Body: msg("b")},
+	{Path: "Projects/2020/a.EML", Body: "From: x\r\nSubject: mixed\n\r\nline\r\n"},
+	{Path: "Apple/Work.mbox/Info.plist", Body: plist(0, intDate(0))},
+	{Path: "Apple/Work.mbox/Messages/1.emlx", Body: emlx(msg("read replied"), emlxRead|emlxAnswered, intDate(received))},
+	{Path: "Apple/Work.mbox/Messages/4.emlx", Body: emlx(msg("deleted"), emlxRead|emlxDeleted, intDate(received))},
+	{Path: "Apple/Work.mbox/Messages/5.partial.emlx", Body: emlx(msg("partial"), 0, intDate(received))},
+	{Path: "Apple/Work.mbox/4F2A9C1E-0000-4000-8000-00000000CAFE/Data/3/Messages/2.emlx",
+		Body: emlx(msg("flagged draft forwarded"), emlxFlagged|emlxDraft|emlxForwarded, "<real>1556965800.5</real>")},
+	{Path: "Apple/Work.mbox/Old.mbox/Messages/3.emlx", Body: emlx(msg("high bits"), 8590195713, intDate(received+60))},
 }
 
 func treeWant() []sourcetest.Message {
@@ -95,7 +95,7 @@ func newSource(t *testing.T, opts Options) *Source {
 }
 
 func TestTree(t *testing.T) {
-	root := build(t, tree)
+	root := sourcetest.Build(t, tree)
 	before := sourcetest.Snapshot(t, root)
 	var warnings []string
 	src := newSource(t, Options{Path: root, Warn: func(p string, err error) {
@@ -110,7 +110,7 @@ func TestTree(t *testing.T) {
 }
 
 func TestIDsAndDeleted(t *testing.T) {
-	root := build(t, tree)
+	root := sourcetest.Build(t, tree)
 	src := newSource(t, Options{Path: root, IncludeDeleted: true})
 	var got []string
 	src.List(context.Background(), func(r source.Ref) error {
@@ -140,11 +140,11 @@ func TestMalformedEMLX(t *testing.T) {
 		"cut-plist.emlx": {good[:len(good)-20], "not its plist"},
 		"bad-flags.emlx": {fmt.Sprintf("%d\n%s%s", len(body), body, strings.Replace(plist(1, intDate(0)), "<integer>1</integer>", "<integer>x</integer>", 1)), "flags"},
 	}
-	var samples []sample
+	var samples []sourcetest.File
 	for name, c := range cases {
-		samples = append(samples, sample{path: name, body: c.file})
+		samples = append(samples, sourcetest.File{Path: name, Body: c.file})
 	}
-	root := build(t, samples)
+	root := sourcetest.Build(t, samples)
 	before := sourcetest.Snapshot(t, root)
 	src := newSource(t, Options{Path: root})
 	refs := listAll(t, src)
@@ -183,11 +183,11 @@ func readAll(src *Source, ref source.Ref) ([]byte, error) {
 }
 
 func TestSingleFile(t *testing.T) {
-	root := build(t, []sample{
-		{path: "one.eml", body: msg("one")},
-		{path: "two.emlx", body: emlx(msg("two"), emlxRead, intDate(received))},
-		{path: "three.msg.txt", body: msg("three")},
-		{path: "x.partial.emlx", body: emlx(msg("x"), 0, intDate(received))},
+	root := sourcetest.Build(t, []sourcetest.File{
+		{Path: "one.eml", Body: msg("one")},
+		{Path: "two.emlx", Body: emlx(msg("two"), emlxRead, intDate(received))},
+		{Path: "three.msg.txt", Body: msg("three")},
+		{Path: "x.partial.emlx", Body: emlx(msg("x"), 0, intDate(received))},
 	})
 	for file, want := range map[string]sourcetest.Message{
 		"one.eml":       {Body: wantCRLF("one")},
@@ -209,7 +209,7 @@ func TestSingleFile(t *testing.T) {
 }
 
 func TestVanishedAndOutside(t *testing.T) {
-	outer := build(t, []sample{{path: "secret.eml", body: msg("secret")}, {path: "tree/a.eml", body: msg("a")}})
+	outer := sourcetest.Build(t, []sourcetest.File{{Path: "secret.eml", Body: msg("secret")}, {Path: "tree/a.eml", Body: msg("a")}})
 	src := newSource(t, Options{Path: filepath.Join(outer, "tree")})
 	refs := listAll(t, src)
 	os.Remove(filepath.Join(outer, "tree/a.eml"))

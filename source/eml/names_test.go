@@ -11,11 +11,11 @@ import (
 // names, and walking the tree through it skipped whole folders with only
 // a warning; they are read like any other.
 func TestNamesNotUTF8(t *testing.T) {
-	root := build(t, []sample{
-		{path: "Re\xe7us/a.eml", body: msg("a")},
-		{path: "Re\xe7us/Ann\xe9e 2019/b.eml", body: msg("b")},
-		{path: "caf\xe9.eml", body: msg("c")},
-		{path: "line\nend/d.eml", body: msg("d")},
+	root := sourcetest.Build(t, []sourcetest.File{
+		{Path: "Re\xe7us/a.eml", Body: msg("a")},
+		{Path: "Re\xe7us/Ann\xe9e 2019/b.eml", Body: msg("b")},
+		{Path: "caf\xe9.eml", Body: msg("c")},
+		{Path: "line\nend/d.eml", Body: msg("d")},
 	})
 	var warnings []string
 	src := newSource(t, Options{Path: root, Warn: func(p string, err error) {

@@ -24,27 +24,27 @@ func msg(subject string, lf bool) string {
 	return s
 }
 
-func at(min int) time.Time { return base.Add(time.Duration(min) * time.Minute) }
+func at(min int) time.Time { return sourcetest.TreeTime.Add(time.Duration(min) * time.Minute) }
 
 // plusPlusTree is a Maildir++ tree covering the cases of the package doc.
-var plusPlusTree = []sample{
-	{path: "cur/1000.M1.host,S=60:2,S", body: msg("seen", true), date: at(1)},
-	{path: "cur/1001.M1.host:2,RS", body: msg("replied", false), date: at(2)},
-	{path: "cur/1002.M1.host:2,F", body: "From: a\nSubject: mixed\r\n\nx\r\ny\n", date: at(3)},
-	{path: "cur/1003.M1.host:2,ST", body: msg("deleted", true), date: at(4)},
-	{path: "cur/1004.M1.host:2,D", body: msg("draft", true), date: at(5)},
-	{path: "cur/1005.M1.host:2,Sab", body: msg("keywords", true), date: at(6)},
-	{path: "cur/1006.M1.host:2,Sc", body: msg("unknown keyword", true), date: at(7)},
-	{path: "new/1007.M1.host", body: msg("new", true), date: at(8)},
-	{path: "cur/1008.M1.host", body: msg("no info", true), date: at(9)},
-	{path: "cur/1009.M1.host!2,FS", body: msg("windows", true), date: at(10)},
-	{path: "tmp/1010.M1.host", body: msg("being delivered", true), date: at(11)},
-	{path: "dovecot-keywords", body: "0 $Junk\n1 Work\n"},
-	{path: "dovecot-uidlist", body: "3 V1 N1\n"},
-	{path: ".Envoy&AOk-s/cur/2000.M2.host:2,S", body: msg("sent", true), date: at(20)},
-	{path: ".Work/cur/3001.M3.host:2,P", body: msg("work", true), date: at(31)},
-	{path: ".Work.Sub/new/3000.M3.host", body: msg("work sub", true), date: at(30)},
-	{path: ".Work.Sub/dovecot-keywords", body: "0 Other\n"},
+var plusPlusTree = []sourcetest.File{
+	{Path: "cur/1000.M1.host,S=60:2,S", Body: msg("seen", true), Date: at(1)},
+	{Path: "cur/1001.M1.host:2,RS", Body: msg("replied", false), Date: at(2)},
+	{Path: "cur/1002.M1.host:2,F", Body: "From: a\nSubject: mixed\r\n\nx\r\ny\n", Date: at(3)},
+	{Path: "cur/1003.M1.host:2,ST", Body: msg("deleted", true), Date: at(4)},
+	{Path: "cur/1004.M1.host:2,D", Body: msg("draft", true), Date: at(5)},
+	{Path: "cur/1005.M1.host:2,Sab", Body: msg("keywords", true), Date: at(6)},
+	{Path: "cur/1006.M1.host:2,Sc", Body: msg("unknown keyword", true), Date: at(7)},
+	{Path: "new/1007.M1.host", Body: msg("new", true), Date: at(8)},
+	{Path: "cur/1008.M1.host", Body: msg("no info", true), Date: at(9)},
+	{Path: "cur/1009.M1.host!2,FS", Body: msg("windows", true), Date: at(10)},
+	{Path: "tmp/1010.M1.host", Body: msg("being delivered", true), Date: at(11)},
+	{Path: "dovecot-keywords", Body: "0 $Junk\n1 Work\n"},
+	{Path: "dovecot-uidlist", Body: "3 V1 N1\n"},
+	{Path: ".Envoy&AOk-s/cur/2000.M2.host:2,S", Body: msg("sent", true), Date: at(20)},
+	{Path: ".Work/cur/3001.M3.host:2,P", Body: msg("work", true), Date: at(31)},
+	{Path: ".Work.Sub/new/3000.M3.host", Body: msg("work sub", true), Date: at(30)},
+	{Path: ".Work.Sub/dovecot-keywords", Body: "0 Other\n"},
 }
 
 // plusPlusWant is what plusPlusTree yields without IncludeDeleted.
@@ -79,7 +79,7 @@ func newSource(t *testing.T, opts Options) *Source {
 }
 
 func TestPlusPlus(t *testing.T) {
-	root := build(t, plusPlusTree)
+	root := sourcetest.Build(t, plusPlusTree)
 	before := sourcetest.Snapshot(t, root)
 	var warnings []string
 	src := newSource(t, Options{Path: root, Warn: func(p string, err error) {
@@ -94,7 +94,7 @@ func TestPlusPlus(t *testing.T) {
 }
 
 func TestIncludeDeleted(t *testing.T) {
-	root := build(t, plusPlusTree)
+	root := sourcetest.Build(t, plusPlusTree)
 	src := newSource(t, Options{Path: root, IncludeDeleted: true})
 	want := plusPlusWant()
 	del := sourcetest.Message{Body: []byte(msg("deleted", false)), Flags: []string{`\Seen`, `\Deleted`}, Date: at(4)}
@@ -103,7 +103,7 @@ func TestIncludeDeleted(t *testing.T) {
 }
 
 func TestIDs(t *testing.T) {
-	root := build(t, plusPlusTree)
+	root := sourcetest.Build(t, plusPlusTree)
 	src := newSource(t, Options{Path: root})
 	var ids []string
 	src.List(context.Background(), func(r source.Ref) error { ids = append(ids, r.ID); return nil })
@@ -116,15 +116,15 @@ func TestIDs(t *testing.T) {
 }
 
 func TestFSLayout(t *testing.T) {
-	root := build(t, []sample{
-		{path: "cur/1.A.h:2,S", body: msg("inbox", true), date: at(1)},
-		{path: "Archive/2020/cur/5.A.h:2,S", body: msg("archived", true), date: at(5)},
-		{path: "Envoy&AOk-s/cur/3.A.h:2,", body: msg("sent", true), date: at(3)},
-		{path: "Lists/Go/new/4.A.h", body: msg("list", true), date: at(4)},
-		{path: "Sent/cur/2.A.h:2,RS", body: msg("sent 2", false), date: at(2)},
-		{path: "Sent/tmp/9.A.h", body: msg("tmp", true)},
+	root := sourcetest.Build(t, []sourcetest.File{
+		{Path: "cur/1.A.h:2,S", Body: msg("inbox", true), Date: at(1)},
+		{Path: "Archive/2020/cur/5.A.h:2,S", Body: msg("archived", true), Date: at(5)},
+		{Path: "Envoy&AOk-s/cur/3.A.h:2,", Body: msg("sent", true), Date: at(3)},
+		{Path: "Lists/Go/new/4.A.h", Body: msg("list", true), Date: at(4)},
+		{Path: "Sent/cur/2.A.h:2,RS", Body: msg("sent 2", false), Date: at(2)},
+		{Path: "Sent/tmp/9.A.h", Body: msg("tmp", true)},
 	})
-	mkdirs(t, root, "new", "tmp", "Archive/cur", "Archive/new", "Archive/tmp")
+	sourcetest.Mkdirs(t, root, "new", "tmp", "Archive/cur", "Archive/new", "Archive/tmp")
 	before := sourcetest.Snapshot(t, root)
 	src := newSource(t, Options{Path: root})
 	m := func(folder, subject string, min int, flags ...string) sourcetest.Message {
@@ -162,11 +162,11 @@ func readAll(t *testing.T, src *Source, ref source.Ref) (string, error) {
 }
 
 func TestChangedBetweenListAndOpen(t *testing.T) {
-	root := build(t, []sample{
-		{path: "cur/1.A.h:2,S", body: msg("flag added", true)},
-		{path: "new/2.A.h", body: msg("moved to cur", true)},
-		{path: "cur/3.A.h:2,S", body: msg("deleted", true)},
-		{path: ".Gone/cur/4.A.h:2,S", body: msg("folder removed", true)},
+	root := sourcetest.Build(t, []sourcetest.File{
+		{Path: "cur/1.A.h:2,S", Body: msg("flag added", true)},
+		{Path: "new/2.A.h", Body: msg("moved to cur", true)},
+		{Path: "cur/3.A.h:2,S", Body: msg("deleted", true)},
+		{Path: ".Gone/cur/4.A.h:2,S", Body: msg("folder removed", true)},
 	})
 	src := newSource(t, Options{Path: root})
 	refs := listAll(t, src)
@@ -193,7 +193,7 @@ func TestChangedBetweenListAndOpen(t *testing.T) {
 }
 
 func TestOpenWithoutList(t *testing.T) {
-	root := build(t, plusPlusTree)
+	root := sourcetest.Build(t, plusPlusTree)
 	src := newSource(t, Options{Path: root})
 	got, err := readAll(t, src, source.Ref{ID: "Work/Sub/3000.M3.host"})
 	if err != nil || got != msg("work sub", false) {

@@ -62,3 +62,46 @@ func Unchanged(t testing.TB, root string, before map[string]FileState) {
 		}
 	}
 }
+
+// A File is one file of a test tree that Build writes.
+type File struct {
+	Path string // relative, "/"-separated
+	Body string
+	Date time.Time // mtime; zero means TreeTime
+}
+
+// TreeTime is the mtime of a File without a Date.
+var TreeTime = time.Date(2019, 5, 4, 10, 30, 0, 0, time.UTC)
+
+// Build writes files under a new temporary directory and returns it.
+func Build(t testing.TB, files []File) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, f := range files {
+		p := filepath.Join(root, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f.Body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d := f.Date
+		if d.IsZero() {
+			d = TreeTime
+		}
+		if err := os.Chtimes(p, d, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// Mkdirs creates empty directories under root.
+func Mkdirs(t testing.TB, root string, dirs ...string) {
+	t.Helper()
+	for _, d := range dirs {
+		if err := os.MkdirAll(filepath.Join(root, filepath.FromSlash(d)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
