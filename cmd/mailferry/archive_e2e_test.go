@@ -100,19 +100,10 @@ func archivesAndPOP3(t *testing.T, sep, prefix string) {
 
 	e2 := &e2e{t: t, dc: dc, dir: dir}
 	e2.config = filepath.Join(dir, "mailferry.yaml")
-	cfg := fmt.Sprintf(`state: %s
-target:
-  url: imap://bob@%s
-  tls: none
-  allow_plaintext: true
-sources:
-  - url: pop3://alice@%s
-    tls: none
-    allow_plaintext: true
-  - url: maildir:%s
+	cfg := plainTarget(dir, dc) + "sources:\n" + plainPOP3(dc) + fmt.Sprintf(`  - url: maildir:%s
   - url: mbox:%s
   - url: eml:%s
-`, filepath.Join(dir, "state.db"), dc.IMAPAddr, dc.POP3Addr, filepath.Join(arch, "Maildir"),
+`, filepath.Join(arch, "Maildir"),
 		filepath.Join(arch, "old.mbox"), filepath.Join(arch, "eml"))
 	if err := os.WriteFile(e2.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

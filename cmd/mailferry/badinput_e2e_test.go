@@ -485,23 +485,14 @@ func newBadInput(t *testing.T, bigLine int) *badInput {
 	b.sources = map[string]string{"pop3": "pop3://alice@" + dc.POP3Addr, "maildir": "maildir:" + maildir,
 		"eml": "eml:" + eml, "mbox": "mbox:" + mbox}
 	b.e = &e2e{t: t, dc: dc, dir: dir, config: filepath.Join(dir, "mailferry.yaml")}
-	cfg := fmt.Sprintf(`state: %s
-target:
-  url: imap://bob@%s
-  tls: none
-  allow_plaintext: true
-sources:
-  - url: pop3://alice@%s
-    tls: none
-    allow_plaintext: true
-    folder: pop3
+	cfg := plainTarget(dir, dc) + "sources:\n" + plainPOP3(dc) + fmt.Sprintf(`    folder: pop3
   - url: maildir:%s
     folder: maildir
   - url: mbox:%s
     folder: mbox
   - url: eml:%s
     folder: eml
-`, filepath.Join(dir, "state.db"), dc.IMAPAddr, dc.POP3Addr, maildir, mbox, eml)
+`, maildir, mbox, eml)
 	if err := os.WriteFile(b.e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -659,18 +650,7 @@ func TestDovecotNotAnMboxFile(t *testing.T) {
 		writeFile(t, filepath.Join(good, fmt.Sprintf("%03d.eml", i)), goodMessage("eml", 1+i), time.Time{})
 	}
 	e := &e2e{t: t, dc: dc, dir: dir, config: filepath.Join(dir, "mailferry.yaml")}
-	cfg := fmt.Sprintf(`state: %s
-target:
-  url: imap://bob@%s
-  tls: none
-  allow_plaintext: true
-sources:
-  - url: eml:%s
-  - url: mbox:%s
-  - url: pop3://alice@%s
-    tls: none
-    allow_plaintext: true
-`, filepath.Join(dir, "state.db"), dc.IMAPAddr, good, notes, dc.POP3Addr)
+	cfg := plainTarget(dir, dc) + fmt.Sprintf("sources:\n  - url: eml:%s\n  - url: mbox:%s\n", good, notes) + plainPOP3(dc)
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -71,6 +71,19 @@ target:
 	}
 }
 
+// plainTarget starts a config for dc on plaintext loopback: the state in
+// dir and bob's account as the target. The sources follow.
+func plainTarget(dir string, dc *dovecottest.Server) string {
+	return fmt.Sprintf("state: %s\ntarget:\n  url: imap://bob@%s\n  tls: none\n  allow_plaintext: true\n",
+		filepath.Join(dir, "state.db"), dc.IMAPAddr)
+}
+
+// plainPOP3 is alice's maildrop on plaintext loopback as an item of a
+// config's sources; lines for that source may follow it.
+func plainPOP3(dc *dovecottest.Server) string {
+	return fmt.Sprintf("  - url: pop3://alice@%s\n    tls: none\n    allow_plaintext: true\n", dc.POP3Addr)
+}
+
 // start runs mailferry as a child process.
 func (e *e2e) start(env []string, args ...string) (*exec.Cmd, *syncBuffer) {
 	e.t.Helper()

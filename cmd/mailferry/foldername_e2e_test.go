@@ -110,19 +110,14 @@ func TestDovecotFolderNames(t *testing.T) {
 	}
 
 	e := &e2e{t: t, dc: dc, dir: dir, config: filepath.Join(dir, "mailferry.yaml")}
-	cfg := fmt.Sprintf(`state: %s
-target:
-  url: imap://bob@%s
-  tls: none
-  allow_plaintext: true
-sources:
+	cfg := plainTarget(dir, dc) + fmt.Sprintf(`sources:
   - url: maildir:%s
     folder: md
   - url: mbox:%s
     folder: mb
   - url: eml:%s
     folder: em
-`, filepath.Join(dir, "state.db"), dc.IMAPAddr, md, mb, em)
+`, md, mb, em)
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

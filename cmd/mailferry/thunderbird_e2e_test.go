@@ -61,17 +61,7 @@ user_pref("mail.server.server1.name", "alice@example.org");
 	before := snapshot(t, prof)
 
 	e := &e2e{t: t, dc: dc, dir: dir, config: filepath.Join(dir, "mailferry.yaml")}
-	cfg := fmt.Sprintf(`state: %s
-target:
-  url: imap://bob@%s
-  tls: none
-  allow_plaintext: true
-sources:
-  - url: pop3://alice@%s
-    tls: none
-    allow_plaintext: true
-  - url: thunderbird:%s
-`, filepath.Join(dir, "state.db"), dc.IMAPAddr, dc.POP3Addr, prof)
+	cfg := plainTarget(dir, dc) + "sources:\n" + plainPOP3(dc) + fmt.Sprintf("  - url: thunderbird:%s\n", prof)
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
