@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mailferry/mailferry/state"
@@ -312,8 +313,11 @@ func (r *run) append(ctx context.Context, it *item) (uint32, error) {
 		date = it.id.Date
 	}
 	msg := target.Message{Body: it.sp, Size: it.sp.Size(), Flags: it.ref.Flags, Date: date}
+	gate := r.gates.of(it.folder)
 	for attempt := 0; ; attempt++ {
+		gate.RLock()
 		uid, err := r.m.Target.Append(ctx, it.folder, msg)
+		gate.RUnlock()
 		if kept := systemFlags(msg.Flags); ClassOf(err) == ClassMessage && len(kept) < len(msg.Flags) {
 			// The server may refuse keywords (too many for the folder,
 			// characters it does not take): keep the message, drop them.
@@ -330,15 +334,51 @@ func (r *run) append(ctx context.Context, it *item) (uint32, error) {
 			return 0, &ConnectError{What: "target", Err: fmt.Errorf("append gave up after %d attempts: %w", attempt+1, err)}
 		}
 		r.retried(it, err)
-		// The failed APPEND may still be being stored: give the server the
-		// same time as after a crash before looking.
-		if err := sleep(ctx, max(r.opts.Settle, backoff(attempt, r.opts.Backoff, r.opts.MaxBackoff))); err != nil {
+		if err := sleep(ctx, backoff(attempt, r.opts.Backoff, r.opts.MaxBackoff)); err != nil {
 			return 0, err
 		}
-		if uid, found, err := r.landed(ctx, it); err != nil || found {
+		if uid, found, err := r.recheck(ctx, it, gate); err != nil || found {
 			return uid, err
 		}
 	}
+}
+
+// recheck asks the target whether a failed APPEND of it stored the message
+// after all, once the server has finished storing what it was sent: a
+// loaded server may still be writing the message when a quick look finds
+// nothing, and a retry then makes a second copy. It holds the folder's
+// gate, so that no APPEND of this run into the folder is in flight or
+// starts meanwhile, and waits until the folder has not changed for
+// Options.Settle, as after a crash.
+func (r *run) recheck(ctx context.Context, it *item, gate *sync.RWMutex) (uint32, bool, error) {
+	gate.Lock()
+	defer gate.Unlock()
+	if err := r.waitQuiet(ctx, []string{it.folder}); err != nil {
+		return 0, false, err
+	}
+	return r.landed(ctx, it)
+}
+
+// folderGates holds a lock per target folder: APPENDs share it, a look
+// for the message of a failed APPEND takes it alone.
+type folderGates struct {
+	mu sync.Mutex
+	m  map[string]*sync.RWMutex
+}
+
+// of returns folder's lock.
+func (g *folderGates) of(folder string) *sync.RWMutex {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.m == nil {
+		g.m = map[string]*sync.RWMutex{}
+	}
+	l, ok := g.m[folder]
+	if !ok {
+		l = &sync.RWMutex{}
+		g.m[folder] = l
+	}
+	return l
 }
 
 // landed asks the target whether a failed APPEND of it stored the message

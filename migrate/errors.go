@@ -35,6 +35,10 @@ type ConnectError struct {
 func (e *ConnectError) Error() string { return e.What + ": " + e.Err.Error() }
 func (e *ConnectError) Unwrap() error { return e.Err }
 
+// ErrFolderRefused marks the failure of a message whose target folder the
+// server would not create under any name mailferry tries.
+var ErrFolderRefused = errors.New("cannot create the folder")
+
 // ClassOf classifies err. Adapters mark their errors with the sentinel
 // errors and TemporaryError types of packages source and target; this is
 // the one place that acts on those marks.
@@ -54,7 +58,7 @@ func ClassOf(err error) Class {
 		errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
 		return ClassConnect
 	case errors.Is(err, target.ErrRejected), errors.Is(err, source.ErrNotFound),
-		errors.Is(err, source.ErrUnreadable):
+		errors.Is(err, source.ErrUnreadable), errors.Is(err, ErrFolderRefused):
 		return ClassMessage
 	case errors.As(err, &temp) && temp.Temporary():
 		return ClassTransient

@@ -3,6 +3,7 @@ package migrate
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -47,19 +48,55 @@ func roleOf(name string) int {
 type folderMapper struct {
 	layout target.Layout
 	maps   []FolderMap
+
+	existing map[string]bool // layout.Folders, built on first use
+}
+
+// A folderPlan is where the messages of one source folder go: a folder
+// the target has (found by its role), or path components to name after
+// the target's layout.
+type folderPlan struct {
+	name  string   // an existing folder; "" to name parts
+	parts []string // the components, as the source names them
+	use   string   // the special-use attribute to create the folder with
 }
 
 // mapFolder returns the target folder for a message of a source whose top
-// level lands in base ("" = the account's top level, INBOX for messages
-// at the very top), found at path in the source ("/"-separated, "" = the
-// source's top level).
+// level lands in base: the first of its candidate names that the target
+// has, else its own name. It asks nothing of the server (verify uses it
+// as it is); a run creates folders through its folderResolver.
 func (m *folderMapper) mapFolder(base, p string) string {
+	names := m.candidates(m.plan(base, p))
+	for _, n := range names {
+		if m.exists(n) {
+			return n
+		}
+	}
+	return names[0]
+}
+
+// exists reports whether the target listed folder when its layout was read.
+func (m *folderMapper) exists(folder string) bool {
+	if m.existing == nil {
+		m.existing = make(map[string]bool, len(m.layout.Folders))
+		for _, f := range m.layout.Folders {
+			m.existing[f] = true
+		}
+	}
+	return m.existing[folder] || strings.EqualFold(folder, "INBOX")
+}
+
+// plan returns where a message of a source whose top level lands in base
+// ("" = the account's top level, INBOX for messages at the very top),
+// found at path p in the source ("/"-separated, "" = the source's top
+// level), goes.
+func (m *folderMapper) plan(base, p string) folderPlan {
 	p = m.rename(strings.Trim(p, "/"))
 	if p == "" {
 		if base == "" || strings.EqualFold(base, "INBOX") {
-			return "INBOX"
+			return folderPlan{name: "INBOX"}
 		}
-		return m.join(strings.Split(base, "/"))
+		return folderPlan{parts: strings.Split(base, "/")}
 	}
 	parts := strings.Split(p, "/")
 	if base == "" {
@@ -68,7 +105,7 @@ func (m *folderMapper) mapFolder(base, p string) string {
 			// INBOX's.
 			parts[0] = "INBOX"
 			if len(parts) == 1 {
-				return "INBOX"
+				return folderPlan{name: "INBOX"}
 			}
 		}
 		if len(parts) == 1 {
@@ -76,9 +113,9 @@ func (m *folderMapper) mapFolder(base, p string) string {
 				return m.special(r)
 			}
 		}
-		return m.join(parts)
+		return folderPlan{parts: parts}
 	}
-	return m.join(append(strings.Split(base, "/"), parts...))
+	return folderPlan{parts: append(strings.Split(base, "/"), parts...)}
 }
 
 // rename applies the first folder_map pair that matches p or a parent of it.
@@ -95,30 +132,64 @@ func (m *folderMapper) rename(p string) string {
 	return p
 }
 
-// special returns the target folder for a role: the folder with its
+// special returns where a role's folder is: the folder with its
 // special-use attribute, else an existing top-level folder with one of the
-// role's names, else the English name.
-func (m *folderMapper) special(r int) string {
+// role's names, else the English name, to be created with the attribute.
+func (m *folderMapper) special(r int) folderPlan {
 	if name, ok := m.layout.Special[roles[r].attr]; ok && roles[r].attr != "" {
-		return name
+		return folderPlan{name: name}
 	}
 	for _, n := range roles[r].names {
-		want := m.join([]string{n})
-		for _, f := range m.layout.Folders {
-			if strings.EqualFold(f, want) {
-				return f
+		for _, want := range m.candidates(folderPlan{parts: []string{n}}) {
+			for _, f := range m.layout.Folders {
+				if strings.EqualFold(f, want) {
+					return folderPlan{name: f}
+				}
 			}
 		}
 	}
-	return m.join([]string{roles[r].names[0]})
+	return folderPlan{parts: []string{roles[r].names[0]}, use: roles[r].attr}
 }
 
-// join makes a target name of path components: each escaped, joined by
-// the delimiter, under the personal prefix.
-func (m *folderMapper) join(parts []string) string {
+// Name forms, in the order a run tries them.
+const (
+	formOwn        = iota // the folder's own name
+	formSubstitute        // characters servers refuse replaced by look-alikes
+	formLegacy            // how earlier versions escaped names ("%2E")
+	forms
+)
+
+// candidates returns the names a folder may have on the target, best
+// first and without repeats: its own name, the substitute the target gets
+// when it refuses that, and the name earlier versions of mailferry gave
+// it (kept, so that an upgrade does not start a second folder).
+func (m *folderMapper) candidates(fp folderPlan) []string {
+	if fp.name != "" {
+		return []string{fp.name}
+	}
+	var out []string
+	for form := range forms {
+		n := m.join(fp.parts, form)
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// join makes a target name of path components: each in the given form,
+// joined by the delimiter, under the personal prefix.
+func (m *folderMapper) join(parts []string, form int) string {
 	esc := make([]string, len(parts))
 	for i, p := range parts {
-		esc[i] = escapeName(p, m.layout.Delimiter)
+		switch form {
+		case formOwn:
+			esc[i] = ownName(p, m.layout.Delimiter)
+		case formSubstitute:
+			esc[i] = substituteName(p, m.layout.Delimiter)
+		default:
+			esc[i] = legacyName(p, m.layout.Delimiter)
+		}
 	}
 	if esc[0] == "INBOX" && len(esc) == 1 {
 		return "INBOX"
@@ -134,19 +205,67 @@ func (m *folderMapper) join(parts []string) string {
 	return name
 }
 
-// escapeName makes one folder name safe for the target, reversibly: "%"
-// becomes "%25", the hierarchy delimiter and "." "%" and their hex code, a
-// leading or trailing space "%20", each control character (CR, LF, NUL,
-// ...; DEL) and each byte that is not valid UTF-8 "%" and its hex code,
-// and an empty name "%". Names with none of these are unchanged. "." is
-// escaped whatever the delimiter: servers storing mail in Maildir++
-// refuse it even when "/" is their delimiter (Dovecot: "Character not
-// allowed in mailbox name"), and one rule keeps names the same on every
-// server. Control characters never reach the server: they are refused by
-// it ("Control characters not allowed in new mailbox names") and, echoed
-// raw in its answers, break the response stream; invalid UTF-8 would
-// become U+FFFD, merging distinct folders into one.
-func escapeName(name, delim string) string {
+// ownName is a folder name as close to the source's as IMAP allows: the
+// hierarchy delimiter inside a name becomes its look-alike (as in
+// substituteName), each control character (CR, LF, NUL, ...; DEL) and
+// each byte that is not valid UTF-8 "%" and its hex code, and an empty
+// name "%". Control characters never reach the server: they are refused
+// by it ("Control characters not allowed in new mailbox names") and,
+// echoed raw in its answers, break the response stream; invalid UTF-8
+// would become U+FFFD, merging distinct folders into one. Everything
+// else, quotes, backslashes, "%", "*", ".", spaces at the ends, is kept:
+// go-imap quotes or sends as a literal whatever IMAP syntax needs, and
+// the server decides what it accepts.
+func ownName(name, delim string) string {
+	if name == "" {
+		return "%"
+	}
+	if delim != "" {
+		sub, ok := lookAlike[delim[0]]
+		if !ok {
+			sub = fmt.Sprintf("%%%02X", delim[0])
+		}
+		name = strings.ReplaceAll(name, delim, sub)
+	}
+	return escapeBytes(name)
+}
+
+// lookAlike holds the substitutes of the characters servers refuse in
+// folder names: Cyrus refuses "%", "*", '"' and "\"; Dovecot storing
+// Maildir++ refuses "." whatever its delimiter; "/" and "." are
+// delimiters. Each becomes its fullwidth form (U+FF01..), which reads the
+// same and that no server reserves.
+var lookAlike = map[byte]string{
+	'.': "\uff0e", '%': "\uff05", '*': "\uff0a", '"': "\uff02", '\\': "\uff3c", '/': "\uff0f",
+}
+
+// substituteName is the name a folder gets on a server that refuses its
+// own name: ownName with the characters of lookAlike replaced, and a space
+// at either end as U+00A0 (no-break space).
+func substituteName(name, delim string) string {
+	name = ownName(name, delim)
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		if s, ok := lookAlike[name[i]]; ok {
+			b.WriteString(s)
+			continue
+		}
+		b.WriteByte(name[i])
+	}
+	name = b.String()
+	if strings.HasPrefix(name, " ") {
+		name = "\u00a0" + name[1:]
+	}
+	if strings.HasSuffix(name, " ") {
+		name = name[:len(name)-1] + "\u00a0"
+	}
+	return name
+}
+
+// legacyName is how earlier versions of mailferry named every folder: "%", the
+// delimiter and "." as "%" and their hex code, spaces at the ends as
+// "%20", control characters and invalid UTF-8 as ownName does.
+func legacyName(name, delim string) string {
 	if name == "" {
 		return "%"
 	}

@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/mailferry/mailferry/target"
@@ -9,6 +10,8 @@ import (
 func TestMapFolder(t *testing.T) {
 	slash := target.Layout{Delimiter: "/", Special: map[string]string{`\Sent`: "Sent Messages"}, Folders: []string{"INBOX", "Sent Messages", "Papierkorb"}}
 	courier := target.Layout{Delimiter: ".", Prefix: "INBOX.", Folders: []string{"INBOX", "INBOX.Trash"}}
+	withOld := target.Layout{Delimiter: "/", Folders: []string{"v1%2E2"}}
+	withSub := target.Layout{Delimiter: "/", Folders: []string{"50％/x"}}
 	cases := []struct {
 		layout     target.Layout
 		maps       []FolderMap
@@ -26,15 +29,17 @@ func TestMapFolder(t *testing.T) {
 		{slash, nil, "", "Spam", "Junk"},                   // English name
 		{slash, nil, "", "Projects/Sent", "Projects/Sent"}, // roles only at the top
 		{slash, nil, "Archive/Old PC", "Work", "Archive/Old PC/Work"},
-		{slash, nil, "", "a/b c /x", "a/b c%20/x"},
-		{slash, nil, "", "50%/x", "50%25/x"},
-		{slash, nil, "", "v1.2", "v1%2E2"},
+		{slash, nil, "", "a/b c /x", "a/b c /x"}, // its own name where the server takes it
+		{slash, nil, "", "50%/x", "50%/x"},
+		{slash, nil, "", "v1.2", "v1.2"},
+		{withOld, nil, "", "v1.2", "v1%2E2"}, // an earlier version's name, kept
+		{withSub, nil, "", "50%/x", "50％/x"}, // a substitute chosen by an earlier run
 		{slash, nil, "", "cr\rlf\nnul\x00del\x7fend", "cr%0Dlf%0Anul%00del%7Fend"},
 		{slash, nil, "", "caf\xe9/R\xc3\xa9sum\xc3\xa9\tx", "caf%E9/Résumé%09x"},
 		{slash, nil, "md", "\r\n", "md/%0D%0A"},
 		{slash, nil, "", `q"b\{5}*)`, `q"b\{5}*)`}, // quoting is the protocol layer's job
 		{courier, nil, "", "Work/2024", "INBOX.Work.2024"},
-		{courier, nil, "", "v1.2", "INBOX.v1%2E2"},
+		{courier, nil, "", "v1.2", "INBOX.v1．2"}, // the delimiter inside a name
 		{courier, nil, "", "Trash", "INBOX.Trash"},
 		{courier, nil, "", "Drafts", "INBOX.Drafts"},
 		{courier, nil, "INBOX", "", "INBOX"},
@@ -50,41 +55,31 @@ func TestMapFolder(t *testing.T) {
 	}
 }
 
-func TestEscapeNameIsReversible(t *testing.T) {
-	unescape := func(s string) string {
-		out := []byte{}
-		for i := 0; i < len(s); i++ {
-			if s[i] == '%' && i+2 < len(s) {
-				var b byte
-				for _, h := range s[i+1 : i+3] {
-					b = b<<4 | byte(hexVal(h))
-				}
-				out = append(out, b)
-				i += 2
-				continue
+// TestNamesStayApart checks that distinct source names get distinct own
+// names and distinct substitutes, and that substitutes hold none of the
+// characters servers refuse.
+func TestNamesStayApart(t *testing.T) {
+	names := []string{"plain", "a/b", "a.b", "a%b", "50%", " lead", "lead", "trail ", "trail", "%2F", "cr\r\n\x00",
+		"caf\xe9 \xff", "caf\xe8", "Résumé", `q"b`, `q\b`, "star*", ""}
+	for _, d := range []string{"/", "."} {
+		own, sub := map[string]string{}, map[string]string{}
+		for _, n := range names {
+			o, s := ownName(n, d), substituteName(n, d)
+			if prev, dup := own[o]; dup {
+				t.Errorf("delimiter %q: %q and %q have the same own name %q", d, prev, n, o)
 			}
-			out = append(out, s[i])
-		}
-		return string(out)
-	}
-	for _, name := range []string{"plain", "a/b", "50%", " lead", "trail ", "%2F", "a.b", "cr\r\n\x00", "caf\xe9 \xff", "Résumé"} {
-		for _, d := range []string{"/", "."} {
-			esc := escapeName(name, d)
-			if got := unescape(esc); got != name {
-				t.Errorf("escapeName(%q, %q) = %q, which unescapes to %q", name, d, esc, got)
+			if prev, dup := sub[s]; dup {
+				t.Errorf("delimiter %q: %q and %q have the same substitute %q", d, prev, n, s)
+			}
+			own[o], sub[s] = n, n
+			if strings.Contains(o, d) {
+				t.Errorf("ownName(%q, %q) = %q holds the delimiter", n, d, o)
+			}
+			if strings.ContainsAny(s, `%*"\./`) || strings.HasPrefix(s, " ") || strings.HasSuffix(s, " ") {
+				t.Errorf("substituteName(%q, %q) = %q holds a character servers refuse", n, d, s)
 			}
 		}
 	}
-}
-
-func hexVal(r rune) int {
-	switch {
-	case r >= '0' && r <= '9':
-		return int(r - '0')
-	case r >= 'A' && r <= 'F':
-		return int(r-'A') + 10
-	}
-	return 0
 }
 
 func TestIncludeExclude(t *testing.T) {

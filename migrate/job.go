@@ -194,6 +194,9 @@ type Report struct {
 	// recorded (left in the source, with a warning).
 	Deleted, DeleteKept, DeleteUnconfirmed int
 	Failures                               []Failure
+	// Substitutes lists the folders that landed under another name than
+	// their own, because the target refused their own.
+	Substitutes []FolderSubstitute
 }
 
 // Failed is the number of messages that could not be copied.

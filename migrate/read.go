@@ -55,15 +55,29 @@ func (rd *reader) listed(refs []source.Ref, total, known int) {
 	rd.r.event(Event{Kind: EventListed, Source: rd.spec.Name, Count: len(refs), Bytes: bytes})
 }
 
-// folderOf returns the target folder of a message.
+// folderOf returns the target folder of a message, as far as the run
+// knows it: for reports, not to append to (take resolves the folder).
 func (rd *reader) folderOf(ref source.Ref) string {
-	return rd.folders.mapFolder(rd.spec.Folder, ref.Folder)
+	return rd.r.names.known(rd.folders.mapFolder(rd.spec.Folder, ref.Folder))
 }
 
 // take spools one message while computing its identity, claims its key
 // and queues it for the workers. It waits for room in the memory budget
 // first.
 func (rd *reader) take(ctx context.Context, ref source.Ref, body io.Reader) error {
+	folder, err := rd.r.names.resolve(ctx, rd.folders, rd.spec.Folder, ref.Folder)
+	if err != nil {
+		if ClassOf(err) != ClassMessage {
+			return err
+		}
+		// The folder cannot be created: the message fails, not the run.
+		if _, err := io.Copy(io.Discard, body); err != nil {
+			return fmt.Errorf("read %s message %s: %w", rd.spec.Name, ref.ID, err)
+		}
+		e := rd.eventOf(EventFailed, ref, err)
+		rd.r.event(e)
+		return nil
+	}
 	o := &rd.r.opts
 	weight := o.SpoolThreshold
 	if ref.Size > 0 && ref.Size < weight {
@@ -72,7 +86,7 @@ func (rd *reader) take(ctx context.Context, ref source.Ref, body io.Reader) erro
 	if err := rd.r.mem.Acquire(ctx, weight); err != nil {
 		return err
 	}
-	it := &item{spec: rd.spec, ref: ref, folder: rd.folderOf(ref), weight: weight, mem: rd.r.mem,
+	it := &item{spec: rd.spec, ref: ref, folder: folder, weight: weight, mem: rd.r.mem,
 		sp: newSpool(ref.Size, o.SpoolThreshold, o.SpoolDir)}
 	h := identity.New()
 	if _, err := io.Copy(io.MultiWriter(it.sp, h), body); err != nil {

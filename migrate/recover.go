@@ -39,30 +39,33 @@ func (r *run) recoverPending(ctx context.Context) error {
 // settle waits, when there are pending records, for the server to finish
 // storing what the run that left them sent: that run may have died
 // moments ago with whole APPENDs on their way, and those must be seen as
-// stored, not appended again. It waits Options.Settle, and when the target
-// can report folder status, until the pending records' folders have not
-// changed for Options.Settle (a busy server takes longer), at most
-// settleRounds times Options.Settle. That run died before this one
-// started, so waiting from now is enough. (A record's time says when it
-// was begun, not when its APPEND went out, so it cannot tell an old record
-// from a fresh APPEND.)
+// stored, not appended again. That run died before this one started, so
+// waiting from now is enough. (A record's time says when it was begun,
+// not when its APPEND went out, so it cannot tell an old record from a
+// fresh APPEND.)
 func (r *run) settle(ctx context.Context, pending []state.KeyRecord) error {
 	if len(pending) == 0 {
 		return nil
 	}
 	r.opts.Logger.Info("waiting for the target to settle before resolving pending messages",
 		"pending", len(pending), "wait", r.opts.Settle)
+	var folders []string
+	for _, k := range pending {
+		if !slices.Contains(folders, k.Folder) {
+			folders = append(folders, k.Folder)
+		}
+	}
+	return r.waitQuiet(ctx, folders)
+}
+
+// waitQuiet waits Options.Settle, and when the target can report folder
+// status, until folders have not changed for Options.Settle (a busy
+// server takes longer to store what it was sent), at most settleRounds
+// times Options.Settle.
+func (r *run) waitQuiet(ctx context.Context, folders []string) error {
 	st, ok := r.m.Target.(target.Statuser)
 	if !ok {
 		return sleep(ctx, r.opts.Settle)
-	}
-	var folders []string
-	seen := map[string]bool{}
-	for _, k := range pending {
-		if !seen[k.Folder] {
-			seen[k.Folder] = true
-			folders = append(folders, k.Folder)
-		}
 	}
 	start := time.Now()
 	quietSince := start
@@ -72,8 +75,8 @@ func (r *run) settle(ctx context.Context, pending []state.KeyRecord) error {
 			return nil
 		}
 		if time.Since(start) >= settleRounds*r.opts.Settle {
-			r.opts.Logger.Warn("the target's folders are still changing; resolving pending messages anyway",
-				"waited", time.Since(start).Round(time.Millisecond))
+			r.opts.Logger.Warn("the target's folders are still changing; looking for the messages anyway",
+				"folders", folders, "waited", time.Since(start).Round(time.Millisecond))
 			return nil
 		}
 		if err = sleep(ctx, max(r.opts.Settle/10, time.Millisecond)); err != nil {

@@ -52,6 +52,8 @@ type run struct {
 	committerDone chan struct{}    // closed when the committer has stopped
 
 	layout target.Layout // how the target names folders
+	names  *folderResolver
+	gates  folderGates // per target folder: APPENDs against a look after a failed one
 	// comparedFolders are the folders the copying read from the target.
 	comparedFolders []string
 
@@ -71,6 +73,7 @@ func (m *Migrator) Run(ctx context.Context) (*Report, error) {
 	r.opts.applyDefaults()
 	r.mem = semaphore.NewWeighted(r.opts.MemoryBytes)
 	r.index = newIndexCache(m.Target, m.State)
+	r.names = newFolderResolver(r)
 	r.rep.Start, r.rep.DryRun = time.Now(), r.opts.DryRun
 
 	err := r.readLayout(ctx)
@@ -173,6 +176,7 @@ func (r *run) pipeline(ctx context.Context) error {
 
 func (r *run) finish(ctx context.Context, err error) (*Report, error) {
 	r.rep.End = time.Now()
+	r.rep.Substitutes = r.names.substitutes()
 	if r.opts.DryRun {
 		return &r.rep, err
 	}

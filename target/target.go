@@ -101,6 +101,17 @@ type Layouter interface {
 	Layout(ctx context.Context) (Layout, error)
 }
 
+// A UseCreator creates folders with a special-use attribute (RFC 6154
+// CREATE-SPECIAL-USE: `\Sent`, `\Drafts`, `\Trash`, `\Junk`,
+// `\Archive`), so that other clients find them by their role. It is an
+// optional interface of a Target.
+type UseCreator interface {
+	// EnsureFolderUse is EnsureFolder giving a folder it creates the
+	// attribute use, where the server announces CREATE-SPECIAL-USE;
+	// elsewhere, or for a folder that exists, it is EnsureFolder.
+	EnsureFolderUse(ctx context.Context, folder, use string) error
+}
+
 // FolderStatus is what a server says of a folder without opening it.
 type FolderStatus struct {
 	Messages uint32 // messages in the folder

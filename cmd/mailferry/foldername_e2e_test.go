@@ -26,12 +26,13 @@ var hostileNames = []hostileName{
 	{`lit{5}`, `lit{5}`},
 	{`lit{5+}`, `lit{5+}`},
 	{`star*`, `star*`},
-	{`pct%`, `pct%25`},
+	{`pct%`, `pct%`},
+	{"dot.ted", "dot．ted"}, // Dovecot storing Maildir++ refuses ".": the substitute
 	{`paren)`, `paren)`},
 	{`inj" INBOX (\Deleted) "x`, `inj" INBOX (\Deleted) "x`},
 	{`AT&T`, `AT&T`},
-	{" lead", "%20lead"},
-	{"trail ", "trail%20"},
+	{" lead", " lead"},
+	{"trail ", "trail "},
 	{"cr\rlf\nx", "cr%0Dlf%0Ax"},
 	{"esc\x1b[2Jx", "esc%1B[2Jx"},
 	{"Reçus", "Reçus"},
@@ -90,7 +91,9 @@ func TestDovecotFolderNames(t *testing.T) {
 	names := append(append(slices.Clone(hostileNames), maildirNames...), hostileName{"zzz last", "zzz last"})
 	writeFile(t, filepath.Join(md, "cur", "1.top:2,"), msg("md"), time.Time{})
 	for i, h := range names {
-		writeFile(t, filepath.Join(md, "."+h.disk, "cur", fmt.Sprintf("%d.x:2,", i)), msg("md/"+h.target), time.Time{})
+		if !strings.Contains(h.disk, ".") { // in Maildir++, "." separates folders
+			writeFile(t, filepath.Join(md, "."+h.disk, "cur", fmt.Sprintf("%d.x:2,", i)), msg("md/"+h.target), time.Time{})
+		}
 		if i >= len(hostileNames) && h.disk != "zzz last" {
 			continue // Maildir++ only
 		}
@@ -101,12 +104,22 @@ func TestDovecotFolderNames(t *testing.T) {
 	writeFile(t, filepath.Join(mb, long), append([]byte(fromLine), msg("mb/"+tooLong)...), time.Time{})
 	writeFile(t, filepath.Join(em, "cr\rlf\nx", "0-empty.eml"), nil, time.Time{}) // fails: a zero byte message
 	before := snapshot(t, arch)
+	refused := func(kind, dir, id, folder, reason string) failureLine {
+		return failureLine{"  " + kind + ":" + dir + " message " + id, ` -> ` + folder + `: cannot create the folder "` + folder + `": imap: NO ` + reason}
+	}
 	failures := []failureLine{
-		{"  maildir:" + md + " message " + tooLong + "/", ` -> md/` + tooLong + `: append "md/` + tooLong + `": cannot create the folder: message rejected by the target: imap: NO [CANNOT] Mailbox name too long`},
-		{"  mbox:" + mb + " message " + tooLong + "#", ` -> mb/` + tooLong + `: append "mb/` + tooLong + `": cannot create the folder: message rejected by the target: imap: NO [CANNOT] Mailbox name too long`},
-		{"  eml:" + em + " message " + tooLong + "/1.eml", ` -> em/` + tooLong + `: append "em/` + tooLong + `": cannot create the folder: message rejected by the target: imap: NO [CANNOT] Mailbox name too long`},
-		{"  mbox:" + mb + " message " + long + "#", ` -> mb/` + long + `: append "mb/` + long + `": cannot create the folder: message rejected by the target: imap: NO Not found`},
+		refused("maildir", md, tooLong+"/", "md/"+tooLong, "[CANNOT] Mailbox name too long"),
+		refused("mbox", mb, tooLong+"#", "mb/"+tooLong, "[CANNOT] Mailbox name too long"),
+		refused("eml", em, tooLong+"/1.eml", "em/"+tooLong, "[CANNOT] Mailbox name too long"),
+		refused("mbox", mb, long+"#", "mb/"+long, "Not found"),
 		{"  eml:" + em + ` message cr\rlf\nx/0-empty.eml -> em/cr%0Dlf%0Ax: `, "Can't save a zero byte message"},
+	}
+	// Each tree's dotted folder lands under its substitute, and the
+	// summary of the run that copied into it says so, with Dovecot's
+	// reason.
+	renamed := []string{
+		`  "mb/dot.ted" -> "mb/dot．ted" (imap: NO [CANNOT] Character not allowed in mailbox name: '.'`,
+		`  "em/dot.ted" -> "em/dot．ted" (imap: NO [CANNOT] Character not allowed in mailbox name: '.'`,
 	}
 
 	e := &e2e{t: t, dc: dc, dir: dir, config: filepath.Join(dir, "mailferry.yaml")}
@@ -130,6 +143,11 @@ func TestDovecotFolderNames(t *testing.T) {
 			t.Errorf("re-run copied something")
 		}
 		wantFailureLines(t, run, out, failures)
+		for _, r := range renamed {
+			if run == "first run" && !strings.Contains(out, r) {
+				t.Errorf("%s: the summary does not list the substitute %s", run, r)
+			}
+		}
 		if strings.Contains(out, "\r") {
 			t.Errorf("%s: the output holds a raw CR", run)
 		}

@@ -36,6 +36,16 @@ func printSummary(w io.Writer, rep *migrate.Report) {
 		}
 		fmt.Fprintln(w)
 	}
+	if len(rep.Substitutes) > 0 {
+		fmt.Fprintf(w, "%-16s %d folder(s) under another name: the target refuses their own\n", "renamed:", len(rep.Substitutes))
+		for _, s := range rep.Substitutes {
+			fmt.Fprintf(w, "  %q -> %q", printable(s.Wanted), printable(s.Used))
+			if s.Reason != "" {
+				fmt.Fprintf(w, " (%s)", printable(s.Reason))
+			}
+			fmt.Fprintln(w)
+		}
+	}
 	fmt.Fprintf(w, "%-16s %d\n", "failed:", rep.Failed())
 	for _, f := range rep.Failures {
 		fmt.Fprintf(w, "  %s message %s -> %s: %s\n", printable(f.Source), printable(f.RefID), printable(f.Folder), printable(f.Reason))

@@ -92,6 +92,7 @@ type Source struct {
 	nums   map[string]int // UIDL -> message number, from the last listing
 	broken error          // set once the session is out of sync or closed
 	busy   bool           // a reader from Open is not closed yet
+	utf8On bool           // the server accepted UTF8 (RFC 6856)
 }
 
 var (
@@ -168,11 +169,44 @@ func (s *Source) open(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := s.utf8(); err != nil {
+		return err
+	}
 	if err := s.auth(); err != nil {
 		return err
 	}
 	// RFC 2449: capabilities may change once authenticated.
 	return s.capa()
+}
+
+// utf8 turns on UTF-8 mode (RFC 6856) when the server announces UTF8: a
+// server in that mode serves messages with raw UTF-8 headers as they are
+// stored, where otherwise it may serve a substitute it makes up (Courier:
+// "Cannot display Unicode content", the original attached). The command
+// is valid only before authentication. A server that refuses it is used
+// as it is; UTF8Enabled says what happened.
+func (s *Source) utf8() error {
+	if !s.hasCap("UTF8") {
+		return nil
+	}
+	if err := s.cmd("UTF8"); err != nil {
+		return fmt.Errorf("pop3 utf8: %w", err)
+	}
+	if _, err := s.readStatus(); err != nil {
+		var se *ServerError
+		if errors.As(err, &se) && !se.Temporary() {
+			return nil
+		}
+		return fmt.Errorf("pop3 utf8: %w", err)
+	}
+	s.utf8On = true
+	return nil
+}
+
+// UTF8Enabled reports whether the server accepted the UTF8 command (RFC
+// 6856) at the start of the session.
+func (s *Source) UTF8Enabled() bool {
+	return s.utf8On
 }
 
 // setConn makes c the connection that commands and replies go through.

@@ -18,8 +18,8 @@ import (
 // and returns the UID from APPENDUID, or 0 when the server sends none.
 // The body is read from msg.Body afresh on each attempt.
 //
-// A folder that does not exist ([TRYCREATE]) is created and the APPEND
-// tried once more. An APPEND is repeated on a new connection only when it
+// A folder that does not exist ([TRYCREATE], or a NO for a folder that
+// LIST does not show) is created and the APPEND tried once more. An APPEND is repeated on a new connection only when it
 // cannot have reached the server (the connection died before the server
 // accepted the literal); once the whole message is sent, a lost answer is
 // returned as a target.Temporary error and never retried here, because
@@ -38,8 +38,8 @@ func (t *Target) Append(ctx context.Context, folder string, msg target.Message) 
 		msg.Body = strings.NewReader("")
 	}
 	uid, err := t.append(ctx, folder, msg)
-	if hasCode(err, imap.ResponseCodeTryCreate) {
-		if err = t.create(ctx, folder); err != nil {
+	if hasCode(err, imap.ResponseCodeTryCreate) || t.refusedForMissing(ctx, folder, err) {
+		if err = t.create(ctx, folder, ""); err != nil {
 			return 0, fmt.Errorf("append %q: cannot create the folder: %w", folder, classify(err, true))
 		}
 		uid, err = t.append(ctx, folder, msg)
@@ -48,6 +48,27 @@ func (t *Target) Append(ctx context.Context, folder string, msg target.Message) 
 		return 0, fmt.Errorf("append %q: %w", folder, classify(err, true))
 	}
 	return uid, nil
+}
+
+// refusedForMissing reports whether err, the answer to an APPEND into
+// folder, is a NO without a code (or [NONEXISTENT]) for a folder that
+// LIST shows does not exist: Cyrus sends no [TRYCREATE] for a name it finds invalid, and
+// older servers never send it.
+func (t *Target) refusedForMissing(ctx context.Context, folder string, err error) bool {
+	e := asIMAP(err)
+	if e == nil || e.Type != imap.StatusResponseTypeNo || (e.Code != "" && e.Code != imap.ResponseCodeNonExistent) {
+		return false // a code that says why: [TOOBIG], [LIMIT], [OVERQUOTA] ...
+	}
+	var exists bool
+	lerr := t.withConn(ctx, func(c *conn) (bool, error) {
+		err := c.run(ctx, t.opts.Timeout, func(cl *imapclient.Client) error {
+			data, err := list(cl, folder)
+			exists = data != nil && !hasAttr(data, imap.MailboxAttrNoSelect)
+			return err
+		})
+		return retryable(err), err
+	})
+	return lerr == nil && !exists
 }
 
 // append runs one APPEND on the pipeline when there is one and it can
@@ -91,6 +112,9 @@ var errBody = errors.New("message body")
 func (t *Target) appendOnce(ctx context.Context, c *conn, folder string, msg target.Message) (uid uint32, sent bool, err error) {
 	opts := &imap.AppendOptions{Flags: appendFlags(msg.Flags), Time: msg.Date}
 	err = c.run(ctx, t.opts.appendTimeout(msg.Size), func(cl *imapclient.Client) error {
+		if err := deselect(c, cl); err != nil {
+			return err
+		}
 		var data *imap.AppendData
 		data, sent, err = writeAppend(c, cl, folder, msg, opts)
 		if data != nil {
@@ -99,6 +123,26 @@ func (t *Target) appendOnce(ctx context.Context, c *conn, folder string, msg tar
 		return err
 	})
 	return uid, sent, err
+}
+
+// deselect leaves the folder an Index or Fetch opened read-only on c, if
+// any: Courier refuses an APPEND on a connection whose selected folder
+// was opened with EXAMINE ("NO Current box is selected READ-ONLY"), even
+// into another folder. UNSELECT (RFC 3691) where announced, else CLOSE,
+// which expunges nothing in a folder opened read-only (RFC 3501 6.4.2).
+func deselect(c *conn, cl *imapclient.Client) error {
+	if c.selected == "" {
+		return nil
+	}
+	cmd := cl.UnselectAndExpunge()
+	if c.caps.Has(imap.CapUnselect) {
+		cmd = cl.Unselect()
+	}
+	if err := cmd.Wait(); err != nil {
+		return err
+	}
+	c.selected = ""
+	return nil
 }
 
 // writeAppend sends the APPEND command and its literal and waits for the

@@ -7,6 +7,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailferry/mailferry/target"
 )
 
 // EnsureFolder creates folder unless LIST shows it already; a CREATE
@@ -14,10 +16,22 @@ import (
 // Folders known to exist are remembered, so a second call costs nothing.
 // Errors are those of Append, without the message classes.
 func (t *Target) EnsureFolder(ctx context.Context, folder string) error {
+	return t.EnsureFolderUse(ctx, folder, "")
+}
+
+var _ target.UseCreator = (*Target)(nil)
+
+// EnsureFolderUse is EnsureFolder creating a missing folder with the
+// special-use attribute use (`\Sent`, ...) when the server announces
+// CREATE-SPECIAL-USE (RFC 6154); use "" is none.
+func (t *Target) EnsureFolderUse(ctx context.Context, folder, use string) error {
 	if t.isKnown(folder) {
 		return nil
 	}
-	if err := t.create(ctx, folder); err != nil {
+	if !t.caps.Has(imap.CapCreateSpecialUse) {
+		use = ""
+	}
+	if err := t.create(ctx, folder, use); err != nil {
 		return fmt.Errorf("ensure folder %q: %w", folder, classify(err, false))
 	}
 	return nil
@@ -35,11 +49,12 @@ func (t *Target) setKnown(folder string) {
 	t.known[folder] = true
 }
 
-// create makes sure folder exists, on a pooled connection.
-func (t *Target) create(ctx context.Context, folder string) error {
+// create makes sure folder exists, on a pooled connection, creating it
+// with the special-use attribute use unless use is "".
+func (t *Target) create(ctx context.Context, folder, use string) error {
 	err := t.withConn(ctx, func(c *conn) (bool, error) {
 		err := c.run(ctx, t.opts.Timeout, func(cl *imapclient.Client) error {
-			return ensure(cl, folder)
+			return ensure(cl, folder, use)
 		})
 		return retryable(err), err
 	})
@@ -52,7 +67,7 @@ func (t *Target) create(ctx context.Context, folder string) error {
 // ensure runs LIST, then CREATE when folder is missing or a \Noselect
 // parent. A CREATE refused by a server that gives no ALREADYEXISTS code is
 // checked with a second LIST.
-func ensure(cl *imapclient.Client, folder string) error {
+func ensure(cl *imapclient.Client, folder, use string) error {
 	data, err := list(cl, folder)
 	if err != nil {
 		return err
@@ -60,7 +75,11 @@ func ensure(cl *imapclient.Client, folder string) error {
 	if data != nil && !hasAttr(data, imap.MailboxAttrNoSelect) {
 		return nil
 	}
-	err = cl.Create(folder, nil).Wait()
+	var opts *imap.CreateOptions
+	if use != "" {
+		opts = &imap.CreateOptions{SpecialUse: []imap.MailboxAttr{imap.MailboxAttr(use)}}
+	}
+	err = cl.Create(folder, opts).Wait()
 	if err == nil || hasCode(err, imap.ResponseCodeAlreadyExists) {
 		return nil
 	}

@@ -1,0 +1,142 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/mailferry/mailferry/target"
+)
+
+// A FolderSubstitute is a folder that landed under another name than its
+// own because the target refused its own name (Cyrus refuses "%", '"' and
+// "\\"; Dovecot storing Maildir++ refuses "."): see substituteName.
+type FolderSubstitute struct {
+	Wanted, Used string
+	// Reason is the server's answer to creating Wanted, or "" when the
+	// substitute was there already (an earlier run chose it).
+	Reason string
+}
+
+// A folderResolver decides, once per run and target folder, under which
+// name a folder's messages land, and creates the folder before the first
+// of them is appended: its own name when the target has it or creates it,
+// else a substitute. It creates a folder it knows is missing rather than
+// waiting for an APPEND answered [TRYCREATE], which some servers never
+// send (Cyrus, for a name it finds invalid).
+type folderResolver struct {
+	r *run
+
+	mu   sync.Mutex
+	done map[string]resolution // by the folder's own name
+	subs []FolderSubstitute
+}
+
+type resolution struct {
+	name string
+	err  error // the folder cannot be created: its messages fail with it
+}
+
+func newFolderResolver(r *run) *folderResolver {
+	return &folderResolver{r: r, done: map[string]resolution{}}
+}
+
+// substitutes returns the folders that landed under a substitute name.
+func (fr *folderResolver) substitutes() []FolderSubstitute {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	return append([]FolderSubstitute(nil), fr.subs...)
+}
+
+// resolve returns the target folder of messages found at path p of a
+// source whose top level lands in base, creating it when it is missing
+// (not in a dry run). An error of ClassMessage means the folder cannot be
+// created under any name: its messages fail with it, the run goes on.
+// Other errors stop the run.
+func (fr *folderResolver) resolve(ctx context.Context, fm *folderMapper, base, p string) (string, error) {
+	fp := fm.plan(base, p)
+	if fp.name != "" {
+		return fp.name, nil
+	}
+	names := fm.candidates(fp)
+	fr.mu.Lock()
+	res, ok := fr.done[names[0]]
+	fr.mu.Unlock()
+	if ok {
+		return res.name, res.err
+	}
+	res, sub, err := fr.choose(ctx, fm, fp, names)
+	if err != nil {
+		return "", err // not kept: a later message tries again
+	}
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	fr.done[names[0]] = res
+	if sub != nil {
+		fr.subs = append(fr.subs, *sub)
+	}
+	return res.name, res.err
+}
+
+// known returns the name resolve chose for a folder whose own name is
+// own, or own when it has not resolved it.
+func (fr *folderResolver) known(own string) string {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	if res, ok := fr.done[own]; ok && res.err == nil {
+		return res.name
+	}
+	return own
+}
+
+// choose picks the folder's name among its candidates (own name,
+// substitute, an earlier version's name): the first the target has; else
+// its own name, created; else, when the server refuses that, the
+// substitute, created. It returns the substitute used, if any.
+func (fr *folderResolver) choose(ctx context.Context, fm *folderMapper, fp folderPlan, names []string) (resolution, *FolderSubstitute, error) {
+	own := names[0]
+	for _, n := range names {
+		if fm.exists(n) {
+			if n == own {
+				return resolution{name: n}, nil, nil
+			}
+			return resolution{name: n}, &FolderSubstitute{Wanted: own, Used: n}, nil
+		}
+	}
+	if fr.r.opts.DryRun {
+		return resolution{name: own}, nil, nil
+	}
+	refused, err := fr.create(ctx, own, fp.use)
+	if err != nil || refused == nil {
+		return resolution{name: own}, nil, err
+	}
+	if inner := errors.Unwrap(refused); inner != nil {
+		refused = inner // the server's answer, without the folder's name again
+	}
+	if len(names) > 1 {
+		again, err := fr.create(ctx, names[1], fp.use)
+		if err != nil {
+			return resolution{}, nil, err
+		}
+		if again == nil {
+			return resolution{name: names[1]}, &FolderSubstitute{Wanted: own, Used: names[1], Reason: refused.Error()}, nil
+		}
+	}
+	return resolution{name: own, err: fmt.Errorf("%w %q: %w", ErrFolderRefused, own, refused)}, nil, nil
+}
+
+// create makes sure folder exists, retrying transient errors. It returns
+// the server's refusal apart from errors that stop the run.
+func (fr *folderResolver) create(ctx context.Context, folder, use string) (refused, err error) {
+	err = fr.r.retryTransient(ctx, nil, fmt.Sprintf("create folder %q", folder), func() error {
+		if uc, ok := fr.r.m.Target.(target.UseCreator); ok && use != "" {
+			return uc.EnsureFolderUse(ctx, folder, use)
+		}
+		return fr.r.m.Target.EnsureFolder(ctx, folder)
+	})
+	if ClassOf(err) == ClassFatal {
+		return err, nil // a NO or BAD: the server will not have that name
+	}
+	return nil, err
+}
