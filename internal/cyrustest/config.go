@@ -1,7 +1,6 @@
 package cyrustest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -11,8 +10,6 @@ import (
 	"github.com/mailferry/mailferry/internal/nstest"
 	"github.com/mailferry/mailferry/internal/servertest"
 )
-
-var errAddrInUse = errors.New("address already in use")
 
 // prepare creates the directories and the users' password files.
 func (s *Server) prepare() error {
@@ -55,9 +52,6 @@ func (s *Server) launch(root string) error {
 	for _, a := range []struct{ addr, greeting string }{{s.IMAPAddr, "* OK"}, {s.POP3Addr, "+OK"}} {
 		if err := s.ns.WaitGreeting(a.addr, a.greeting, deadline); err != nil {
 			_ = s.ns.Stop(0)
-			if strings.Contains(s.ns.Syslog(), "Address already in use") {
-				return errAddrInUse
-			}
 			return fmt.Errorf("cyrus: %w", err)
 		}
 	}

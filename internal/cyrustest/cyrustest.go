@@ -126,7 +126,7 @@ func StartProcess(opts Options) (*Server, error) {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, errAddrInUse) || attempt == 3 {
+		if !errors.Is(err, nstest.ErrAddrInUse) || attempt == 3 {
 			err = fmt.Errorf("%w\n%s", err, tail(s.Log(), 60))
 			_ = s.ns.Remove(0)
 			return nil, err

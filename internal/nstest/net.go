@@ -31,12 +31,20 @@ func Addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 // ErrExited is returned by WaitGreeting when the namespace ends meanwhile.
 var ErrExited = errors.New("the server's namespace has ended")
 
+// ErrAddrInUse is returned by WaitGreeting when the server logged that a
+// port was taken (see FreePorts): start it again with other ports.
+var ErrAddrInUse = errors.New("address already in use")
+
 // WaitGreeting waits until a connection to addr is greeted with a line
 // starting with prefix ("* OK", "+OK"), the namespace ends, or deadline
-// passes. A greeting shows the server process is up, not only a socket.
+// passes, or the server logs "Address already in use" (ErrAddrInUse). A
+// greeting shows the server process is up, not only a socket.
 func (n *NS) WaitGreeting(addr, prefix string, deadline time.Time) error {
 	var last error
 	for {
+		if strings.Contains(n.currentLog(), "Address already in use") {
+			return ErrAddrInUse
+		}
 		if !n.Running() {
 			return ErrExited
 		}

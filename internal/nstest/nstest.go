@@ -38,6 +38,9 @@ type NS struct {
 	exited chan struct{} // closed when PID 1 of the namespace has been reaped
 	pidns  string        // "pid:[inode]" of the running namespace
 	runs   int
+	// where the current launch's output starts: init.log offset, syslog lines
+	logOffset int64
+	sysMark   int
 }
 
 // New creates an instance directory /tmp/mailferry-ns-NAME-* and the socket
@@ -136,6 +139,11 @@ func (n *NS) start(l Launch) error {
 		return err
 	}
 	defer logf.Close()
+	if fi, err := logf.Stat(); err == nil {
+		n.mu.Lock()
+		n.logOffset, n.sysMark = fi.Size(), n.sys.count()
+		n.mu.Unlock()
+	}
 	fmt.Fprintf(logf, "=== launch %d at %s\n", n.runs, time.Now().Format(time.TimeOnly))
 	cmd := exec.Command("/bin/sh", "-c", n.script(l))
 	cmd.Dir = "/"
@@ -317,6 +325,21 @@ func (n *NS) Log() string {
 			fmt.Fprintf(&b, "== syslog ==\n%s\n", s)
 		}
 	}
+	return b.String()
+}
+
+// currentLog returns the init.log output and the syslog lines of the
+// current (or last) launch only.
+func (n *NS) currentLog() string {
+	n.mu.Lock()
+	off, mark := n.logOffset, n.sysMark
+	n.mu.Unlock()
+	var b strings.Builder
+	if data, err := os.ReadFile(filepath.Join(n.nsDir(), "init.log")); err == nil && int64(len(data)) >= off {
+		b.Write(data[off:])
+	}
+	b.WriteString("\n")
+	b.WriteString(n.sys.since(mark))
 	return b.String()
 }
 

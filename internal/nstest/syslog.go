@@ -18,6 +18,7 @@ type syslogSink struct {
 	done  chan struct{}
 	mu    sync.Mutex
 	lines []string
+	total int // lines received, including those dropped
 }
 
 // listenSyslog binds a datagram socket at path that any user may write to
@@ -59,6 +60,7 @@ func (s *syslogSink) add(msg []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lines = append(s.lines, line)
+	s.total++
 	if len(s.lines) > maxSyslog {
 		s.lines = append(s.lines[:0], s.lines[len(s.lines)-maxSyslog:]...)
 	}
@@ -69,6 +71,24 @@ func (s *syslogSink) text() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strings.Join(s.lines, "\n")
+}
+
+// count returns how many lines were received so far; since returns the
+// lines after the first n of them that are still kept.
+func (s *syslogSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+func (s *syslogSink) since(n int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	skip := max(0, n-(s.total-len(s.lines)))
+	if skip >= len(s.lines) {
+		return ""
+	}
+	return strings.Join(s.lines[skip:], "\n")
 }
 
 func (s *syslogSink) close() {

@@ -126,13 +126,18 @@ func Append(addr, user, password, folder string, msgs [][]byte) error {
 	return nil
 }
 
+// ensureFolder creates folder unless LIST shows it selectable (a parent
+// that only holds children is listed \Noselect: Courier, Dovecot).
 func ensureFolder(c *imapclient.Client, folder string) error {
-	names, err := list(c)
+	data, err := c.List("", folder, nil).Collect()
 	if err != nil {
-		return err
+		return fmt.Errorf("list %q: %w", folder, err)
 	}
-	if slices.Contains(names, folder) {
-		return nil
+	for _, l := range data {
+		if l.Mailbox == folder && !slices.Contains(l.Attrs, imap.MailboxAttrNoSelect) &&
+			!slices.Contains(l.Attrs, imap.MailboxAttrNonExistent) {
+			return nil
+		}
 	}
 	if err := c.Create(folder, nil).Wait(); err != nil {
 		return fmt.Errorf("create %q: %w", folder, err)
