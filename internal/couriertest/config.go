@@ -83,7 +83,7 @@ func (s *Server) setupScript() string {
 	return b.String()
 }
 
-// runScript is PID 1 of the namespace: authdaemond, then one couriertcpd
+// runScript is the server of the namespace: authdaemond, then one couriertcpd
 // for IMAP and one for POP3, as the Debian init scripts start them, and a
 // wait. Their stderr (a line per login) goes to the instance's init.log.
 func (s *Server) runScript() string {
@@ -105,7 +105,7 @@ i=0; while [ ! -S /run/courier/authdaemon/socket ] && [ $i -lt 300 ]; do sleep 0
 ( set -a; . /etc/courier/pop3d; %[2]s
   exec /usr/sbin/couriertcpd -address=127.0.0.1 -maxprocs=40 -maxperip=40 -nodnslookup -noidentlookup \
     "$POP3PORT" /usr/lib/courier/courier/courierpop3login /usr/lib/courier/courier/courierpop3d Maildir ) </dev/null &
-# PID 1 ignores SIGTERM without a handler; its exit ends every process here.
+# On SIGTERM this shell ends; PID 1 follows, and the kernel ends the rest.
 trap 'exit 0' TERM
 wait
 `, nstest.Q(s.courierDir("ports")), env)

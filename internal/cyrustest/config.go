@@ -73,7 +73,7 @@ func (s *Server) setupScript() string {
 	return b.String()
 }
 
-// runCommand is the master in the foreground, as PID 1 of the namespace;
+// runCommand is the master in the foreground, the server of the namespace;
 // -D keeps its stdout and stderr (the instance's init.log).
 func (s *Server) runCommand() string {
 	return fmt.Sprintf("/usr/lib/cyrus/bin/master -D -C %s -M %s -p %s",

@@ -39,7 +39,7 @@ func CacheDir() string {
 // server sees them, e.g. "/usr/sbin/popa3d") exists in that root or on the
 // host. The error wraps ErrUnavailable and says what to do.
 func Root(group string, files ...string) (string, error) {
-	if err := canRun(); err != nil {
+	if err := Available(); err != nil {
 		return "", err
 	}
 	root := filepath.Join(CacheDir(), group, "root")
@@ -55,8 +55,9 @@ func Root(group string, files ...string) (string, error) {
 	return root, nil
 }
 
-// canRun checks what every namespaced server needs: Linux, root, nsenter.
-func canRun() error {
+// Available checks what every namespaced server needs: Linux, root,
+// nsenter, useradd. The error wraps ErrUnavailable.
+func Available() error {
 	if runtime.GOOS != "linux" {
 		return fmt.Errorf("%w: needs Linux namespaces, this is %s", ErrUnavailable, runtime.GOOS)
 	}

@@ -84,9 +84,10 @@ func (n *NS) nsDir() string { return filepath.Join(n.Dir, "ns") }
 // A Launch says what runs in the namespace. Inside, as root, with the
 // environment variables D (the instance directory) and R (Root, or empty):
 // the mounts are made, then Setup runs (a shell script under `set -eu`),
-// then Run replaces the shell as PID 1 of the namespace: it must not exit
-// while the server should run (a daemon's foreground mode, or a shell
-// that waits).
+// then Run starts as the only child of PID 1 (the shell, which waits for
+// it and passes SIGTERM on): it must not exit while the server should run
+// (a daemon's foreground mode, or a shell that waits). When it exits, the
+// namespace ends.
 type Launch struct {
 	// Root is a package root from Root(): its usr/ is overlaid on /usr
 	// (read-only), its etc/ and var/ on /etc and /var (writable; the
@@ -211,7 +212,17 @@ func (n *NS) script(l Launch) string {
 	p("mount -t tmpfs -o mode=1777 nsshm /dev/shm")
 	p("%s", l.Setup)
 	p(": >%s", q(filepath.Join(n.nsDir(), "ready")))
-	p("exec %s", l.Run)
+	// This shell stays PID 1, as root: a server that drops root (Cyrus's
+	// master becomes "cyrus") loses its parent-death signal with the change
+	// of credentials, this shell keeps it. SIGTERM goes on to the server;
+	// when the server ends, the shell ends, and the kernel ends the rest.
+	p("set +e")
+	p("%s &", l.Run)
+	p("child=$!")
+	p("trap 'kill -TERM $child 2>/dev/null' TERM")
+	p("wait $child; rc=$?")
+	p("while [ $rc -gt 128 ] && kill -0 $child 2>/dev/null; do wait $child; rc=$?; done")
+	p("exit $rc")
 	return b.String()
 }
 
