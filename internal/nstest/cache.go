@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -42,10 +43,21 @@ func Root(group string, files ...string) (string, error) {
 	if err := Available(); err != nil {
 		return "", err
 	}
-	root := filepath.Join(CacheDir(), group, "root")
-	if _, err := os.Stat(filepath.Join(CacheDir(), group, "packages")); err != nil {
+	cache, err := filepath.Abs(CacheDir())
+	if err != nil {
+		return "", err
+	}
+	for _, d := range []string{"/usr", "/etc"} {
+		if cache == d || strings.HasPrefix(cache, d+"/") {
+			// overlayfs refuses a layer inside another layer of the same mount
+			return "", fmt.Errorf("%w: %s=%s is under %s, which the servers overlay: choose another directory",
+				ErrUnavailable, EnvCache, cache, d)
+		}
+	}
+	root := filepath.Join(cache, group, "root")
+	if _, err := os.Stat(filepath.Join(cache, group, "packages")); err != nil {
 		return "", fmt.Errorf("%w: %s packages not unpacked in %s (%s; %s sets another directory)",
-			ErrUnavailable, group, CacheDir(), setupHint, EnvCache)
+			ErrUnavailable, group, cache, setupHint, EnvCache)
 	}
 	for _, f := range files {
 		if !exists(filepath.Join(root, f)) && !exists(f) {

@@ -90,8 +90,9 @@ func (n *NS) nsDir() string { return filepath.Join(n.Dir, "ns") }
 // namespace ends.
 type Launch struct {
 	// Root is a package root from Root(): its usr/ is overlaid on /usr
-	// (read-only), its etc/ and var/ on /etc and /var (writable; the
-	// changes live in a tmpfs of the namespace and vanish with it).
+	// (read-only), its etc/ on /etc and its var/ copied into /var (both
+	// writable; the changes live in a tmpfs of the namespace and vanish
+	// with it).
 	Root  string
 	Setup string
 	Run   string
@@ -196,13 +197,18 @@ func (n *NS) script(l Launch) string {
 		p("mount -t overlay overlay -o %s /usr", q("lowerdir="+filepath.Join(l.Root, "usr")+":/usr"))
 	}
 	for _, d := range []string{"etc", "var"} {
+		// The default cache is under /var: a layer inside another layer of
+		// the same overlay is refused (ELOOP), so root/var is copied in.
 		lower := "/" + d
-		if l.Root != "" && exists(filepath.Join(l.Root, d)) {
+		if d == "etc" && l.Root != "" && exists(filepath.Join(l.Root, d)) {
 			lower = filepath.Join(l.Root, d) + ":" + lower
 		}
 		u, w := filepath.Join(up, d, "u"), filepath.Join(up, d, "w")
 		p("mkdir -p %s %s", q(u), q(w))
 		p("mount -t overlay overlay -o %s /%s", q("lowerdir="+lower+",upperdir="+u+",workdir="+w), d)
+	}
+	if l.Root != "" && exists(filepath.Join(l.Root, "var")) {
+		p("cp -a %s /var/", q(filepath.Join(l.Root, "var")+"/."))
 	}
 	p("mount -t tmpfs -o mode=0755 nsrun /run")
 	// /dev/log is the test process's socket; /dev keeps its device nodes.
