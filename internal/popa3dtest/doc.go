@@ -13,7 +13,10 @@
 //
 // popa3d answers CAPA with -ERR (no UIDL announcement, no PIPELINING, no
 // STLS) but has UIDL; it sends a stored CR LF as CR CR LF, which is why Seed
-// stores LF line ends.
+// stores LF line ends. Its UIDL is a hash of a few header fields (Date,
+// Received, Message-ID seen so far), not of the body, the "From " line or
+// other fields: messages that have none of them, or the same ones, share
+// one UIDL in a maildrop (RFC 1939 wants them unique).
 //
 // Without the package or root, Start skips the test, unless the
 // environment has CI=true: then it fails.

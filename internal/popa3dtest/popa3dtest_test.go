@@ -75,6 +75,26 @@ func TestServer(t *testing.T) {
 	checkStop(t, s)
 }
 
+// TestSharedUIDL pins the popa3d fact the package doc states: messages
+// without Date, Received and Message-ID share one UIDL, whatever their
+// bodies and other fields; a Message-ID tells them apart.
+func TestSharedUIDL(t *testing.T) {
+	t.Parallel()
+	s := popa3dtest.Start(t, popa3dtest.Options{})
+	s.Seed(t, "alice", [][]byte{
+		[]byte("From: x@example.org\r\nSubject: one\r\n\r\nfirst\r\n"),
+		[]byte("From: y@example.org\r\nSubject: two\r\n\r\nsecond\r\n"),
+		[]byte("From: y@example.org\r\nSubject: two\r\nMessage-ID: <3@example.org>\r\n\r\nsecond\r\n"),
+	})
+	msgs, err := servertest.POP3Fetch(s.POP3Addr, "alice", "alice-secret")
+	if err != nil {
+		t.Fatalf("POP3: %v", err)
+	}
+	if len(msgs) != 3 || msgs[0].UIDL != msgs[1].UIDL || msgs[1].UIDL == msgs[2].UIDL {
+		t.Errorf("UIDLs = %+v, want the first two equal and the third different", msgs)
+	}
+}
+
 func TestSeedRefuses(t *testing.T) {
 	for _, msg := range []string{"Subject: x\r\n\r\nno line end", "Subject: x\r\n\r\nFrom here\r\n", "From x\r\n\r\n"} {
 		if _, err := popa3dtest.Mbox([][]byte{[]byte(msg)}); err == nil {
