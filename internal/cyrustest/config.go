@@ -34,7 +34,7 @@ func (s *Server) prepare() error {
 // launch writes the configuration with fresh ports, starts the namespace
 // and waits for both greetings.
 func (s *Server) launch(root string) error {
-	ports, err := nstest.FreePorts(2)
+	ports, err := freePorts(2)
 	if err != nil {
 		return err
 	}
@@ -159,3 +159,6 @@ func (s *Server) createMailboxes() error {
 	}
 	return nil
 }
+
+// freePorts is nstest.FreePorts; a test makes it return a busy port.
+var freePorts = nstest.FreePorts
