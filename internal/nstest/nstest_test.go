@@ -1,6 +1,7 @@
 package nstest_test
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -158,27 +159,27 @@ func TestParentDeath(t *testing.T) {
 	nstest.Need(t, "nstest", nstest.Available())
 	cmd := exec.Command(os.Args[0], "-test.run=^TestParentDeath$", "-test.timeout=2m")
 	cmd.Env = append(os.Environ(), "NSTEST_CHILD=1")
-	var out bytes.Buffer
-	cmd.Stdout = &out
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
+	// The child prints "pid N" lines, then "ready" (or "error ..."); the
+	// test's own -test.timeout bounds a child that says nothing.
 	var pids []int
-	for deadline := time.Now().Add(time.Minute); !strings.Contains(out.String(), "ready\n"); {
-		if time.Now().After(deadline) || strings.Contains(out.String(), "error") {
-			t.Fatalf("child: %s", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	for _, line := range strings.Split(out.String(), "\n") {
-		if f, ok := strings.CutPrefix(line, "pid "); ok {
+	var lines []string
+	for sc := bufio.NewScanner(stdout); sc.Scan() && sc.Text() != "ready"; {
+		lines = append(lines, sc.Text())
+		if f, ok := strings.CutPrefix(sc.Text(), "pid "); ok {
 			pid, _ := strconv.Atoi(f)
 			pids = append(pids, pid)
 		}
 	}
 	if len(pids) < 2 {
-		t.Fatalf("child printed %q, want the pids of its namespace", out.String())
+		t.Fatalf("child printed %q, want the pids of its namespace", lines)
 	}
 	var procs []nstest.Proc
 	for _, pid := range pids {
