@@ -101,7 +101,8 @@ func list(c *imapclient.Client) ([]string, error) {
 }
 
 // Append stores msgs, in order, into folder ("" is the INBOX) with APPEND,
-// creating the folder first when LIST does not show it. The server decides
+// creating the folder first when LIST does not show it selectable (no
+// msgs: only that). The server decides
 // what it stores (Cyrus rewrites 8-bit header bytes, for instance): read it
 // back with Fetch.
 func Append(addr, user, password, folder string, msgs [][]byte) error {
