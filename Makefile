@@ -1,7 +1,7 @@
 # mailferry — the two commands a fresh machine needs are `make demo` and `make test`.
 GO ?= go
 
-.PHONY: build demo test test-short bench fuzz vet
+.PHONY: build demo test test-servers test-short bench fuzz vet
 
 build:
 	$(GO) build -o bin/mailferry ./cmd/mailferry
@@ -14,6 +14,13 @@ demo:
 # With CI=true a missing Dovecot fails the tests instead of skipping them.
 test: vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Once per machine, as root: unpack Cyrus, Courier and popa3d (never
+# installed: they would remove Dovecot) into $MAILFERRY_SERVERS, default
+# /var/cache/mailferry-servers. Without it, `make test` skips the tests that
+# need them (unless CI=true: then they fail).
+test-servers:
+	.ci/servers
 
 test-short:
 	$(GO) test -short -count=1 ./...
