@@ -257,9 +257,8 @@ func (s *scanner) finish() {
 // message reads the current message up to the next separator, which it
 // consumes and returns, or to the end of the file (more is false). A
 // blank line followed by a separator or by the end of the file is not
-// part of the message, unless it ends a header that is not empty. A line
-// of the header is never a separator (but the junk before the first
-// separator has no header).
+// part of the message. A line of the header is never a separator (but
+// the junk before the first separator has no header).
 func (s *scanner) message() (next separator, more bool, err error) {
 	var pending []byte // a blank line not yet known to be message or separator
 	for {
@@ -291,15 +290,10 @@ func (s *scanner) message() (next separator, more bool, err error) {
 			continue
 		}
 		if s.inHeader && !s.cur.junk {
-			empty := s.cur.n == 0
 			s.endHeader()
 			if end, ok := s.clEnd(); ok {
 				s.add(chunk, true)
 				return s.clBody(end)
-			}
-			if !empty {
-				s.add(chunk, true)
-				continue
 			}
 		}
 		pending = blankLine(chunk)

@@ -88,10 +88,13 @@ func TestThunderbirdOdd(t *testing.T) {
 		{"empty file", "", nil},
 		{"header cut off", "From \r\nTo: ben@tb.invalid\r\nFrom: ann@tb.in", []string{"To: ben@tb.invalid\r\nFrom: ann@tb.in"}},
 		{"header only", "From \r\n" + h, []string{h}},
-		// The blank line ending a header is the message's, even when
-		// nothing follows it: Thunderbird keeps it.
-		{"header and blank line", "From \r\n" + h + "\r\n", []string{h + "\r\n"}},
+		// Here Thunderbird keeps the blank line; every writer (Thunderbird
+		// too) puts one after each message, so it is the separator's:
+		// the message is given as it was written.
+		{"header and blank line", "From \r\n" + h + "\r\n", []string{h}},
 		{"header and blank line, then a message", "From \r\n" + h + "\r\nFrom \r\n" + h + "\r\nbody\r\n",
+			[]string{h, h + "\r\nbody\r\n"}},
+		{"header, blank line, empty body", "From \r\n" + h + "\r\n\r\nFrom \r\n" + h + "\r\nbody\r\n",
 			[]string{h + "\r\n", h + "\r\nbody\r\n"}},
 		{"no line end at the end", "From \r\n" + h + "\r\nlast words", []string{h + "\r\nlast words"}},
 		{"ends in quote marks", "From \r\n" + h + "\r\nline\r\n>>>>>>>>", []string{h + "\r\nline\r\n>>>>>>>>"}},
