@@ -88,7 +88,7 @@ type scanner struct {
 	hdrFull  bool
 	peek     []byte
 	ahead    []byte // for headerAhead, allocated when first needed
-	text     bool   // the current record holds a byte that is not white space
+	text     bool   // the current record holds more than line ends
 	blank    bool   // the last line read was a blank line
 }
 
@@ -170,7 +170,9 @@ func startsMbox(ra io.ReaderAt, size int64) (bool, error) {
 
 // junk reads a file that does not start with a separator from its start
 // to its first separator, which it returns, and records those bytes as a
-// junk record unless they are only white space (that loses nothing).
+// junk record unless they are only line ends (that loses nothing; other
+// white space before a first line that starts a message is skipped by
+// start).
 // Without any separator the file is not an mbox: errNotMbox.
 func (s *scanner) junk() (separator, error) {
 	s.lr = newLineReader(io.NewSectionReader(s.ra, 0, s.size), 0, s.size)
@@ -318,7 +320,7 @@ func (s *scanner) add(chunk []byte, start bool) {
 		s.cur.crlf++
 	}
 	s.prevCR = chunk[len(chunk)-1] == '\r'
-	s.text = s.text || !isSpace(chunk)
+	s.text = s.text || !start || !isBlank(chunk)
 	if start && !s.cur.junk {
 		switch d := quoteDepth(chunk); {
 		case d == 1:
