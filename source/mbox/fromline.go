@@ -228,25 +228,26 @@ func number(s string, lo, hi int) (int, bool) {
 // (a name of printable ASCII characters other than ':', then ':'), its
 // folded continuation lines, then a second field line. When b ends (the
 // end of the file, or of the part looked at) after the first field line
-// has begun, that is enough. This is Thunderbird's test for a "From "
-// line that does not follow a blank line.
-func headerAhead(b []byte) bool {
+// has begun, that is enough, and short tells that b ran out. This is
+// Thunderbird's test for a "From " line that does not follow a blank
+// line.
+func headerAhead(b []byte) (ok, short bool) {
 	for n := 0; n < 2; n++ {
 		if len(b) == 0 {
-			return n > 0
+			return n > 0, true
 		}
 		if !fieldName(b) {
-			return false
+			return false, false
 		}
 		for first := true; first || len(b) > 0 && (b[0] == ' ' || b[0] == '\t'); first = false {
 			i := bytes.IndexByte(b, '\n')
 			if i < 0 {
-				return true
+				return true, true
 			}
 			b = b[i+1:]
 		}
 	}
-	return true
+	return true, false
 }
 
 // fieldName reports whether b starts with a header field name and ':'.

@@ -88,7 +88,7 @@ func TestHeaderAhead(t *testing.T) {
 		{"To", false}, // no colon before the end
 	}
 	for _, tt := range tests {
-		if got := headerAhead([]byte(tt.after)); got != tt.want {
+		if got, _ := headerAhead([]byte(tt.after)); got != tt.want {
 			t.Errorf("headerAhead(%.60q) = %v, want %v", tt.after, got, tt.want)
 		}
 	}

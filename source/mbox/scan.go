@@ -93,8 +93,12 @@ type scanner struct {
 }
 
 // aheadMax bounds the bytes read after a possible separator to see
-// whether a header follows it.
-const aheadMax = 16 << 10
+// whether a header follows it; aheadFirst are read first, which is
+// enough for most headers.
+const (
+	aheadFirst = 1 << 10
+	aheadMax   = 16 << 10
+)
 
 // scan splits the size bytes of ra into messages. It returns errNotMbox
 // when they hold neither only white space nor a line that starts a
@@ -227,14 +231,22 @@ func (s *scanner) separatorAt(chunk []byte, start bool, pos int64, where positio
 }
 
 // headerAt reports whether the bytes at off look like the start of a
-// header (see headerAhead).
+// header (see headerAhead). It looks at aheadFirst bytes, and at
+// aheadMax only when those do not tell.
 func (s *scanner) headerAt(off int64) bool {
 	if s.ahead == nil {
 		s.ahead = make([]byte, aheadMax)
 	}
-	buf := s.ahead[:min(int64(len(s.ahead)), s.size-off)]
-	n, _ := s.ra.ReadAt(buf, off) // a read error is the line reader's to report
-	return headerAhead(buf[:n])
+	rest := s.size - off
+	for _, n := range []int64{aheadFirst, aheadMax} {
+		buf := s.ahead[:min(n, rest)]
+		k, _ := s.ra.ReadAt(buf, off) // a read error is the line reader's to report
+		ok, short := headerAhead(buf[:k])
+		if !short || k < len(buf) || int64(k) == rest {
+			return ok
+		}
+	}
+	return true // the first field line is longer than aheadMax: benefit of the doubt
 }
 
 func (s *scanner) begin(sep separator) {
