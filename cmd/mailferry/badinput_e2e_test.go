@@ -655,7 +655,7 @@ func TestDovecotNotAnMboxFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out := e.run(nil)
-	if want := `mbox ` + notes + `: not an mbox file: no "From sender date" line starts a message in it`; code != exitUsage || !strings.Contains(out, want) {
+	if want := `mbox ` + notes + `: not an mbox file: no line starting "From " begins a message in it`; code != exitUsage || !strings.Contains(out, want) {
 		t.Fatalf("exit %d, want %d and %q:\n%s", code, exitUsage, want, out)
 	}
 	if got := dc.Folders(t, "bob"); !slices.Equal(got, []string{"INBOX"}) || len(dc.Fetch(t, "bob", "INBOX")) != 0 {

@@ -55,13 +55,17 @@ func TestBlankLinesBeforeFirstFrom(t *testing.T) {
 	sourcetest.Check(t, s, []sourcetest.Message{{Body: []byte("Subject: one\r\n\r\nbody\r\n")}})
 }
 
-// A file without any separator is still not an mbox, in a tree too.
+// A file without any separator is still not an mbox, but in a tree it
+// is a failure, not a warning: it may be a folder whose mail cannot be
+// read.
 func TestNoSeparatorIsNotMbox(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "notes", "Subject: looks like mail\n\nFrom here on, no separator.\n")
 	var warned []string
 	s := newSource(t, Options{Path: dir, Warn: func(p string, err error) { warned = append(warned, err.Error()) }})
-	if refs := listAll(t, s); len(refs) != 0 || len(warned) != 1 || !strings.HasPrefix(warned[0], "not an mbox file") {
-		t.Errorf("List gave %d refs and warnings %q, want none and one warning", len(refs), warned)
+	refs := listAll(t, s)
+	if len(refs) != 1 || refs[0].ID != "notes#0#unreadable" || refs[0].Folder != "notes" || refs[0].Size != 0 || len(warned) != 0 {
+		t.Fatalf("List gave %+v and warnings %q, want one failure ref for notes and no warning", refs, warned)
 	}
+	wantUnreadable(t, s, refs[0], "not an mbox file", "move it out of "+dir)
 }

@@ -27,26 +27,55 @@ var zones = map[string]int{
 	"mst": -7, "mdt": -6, "pst": -8, "pdt": -7,
 }
 
-// parseFromLine reports whether line, with or without its line end, is
-// an mbox separator in the full form of RFC 4155, "From sender date",
-// and returns the date. The date is the asctime form
-// ("Fri Jul  8 12:08:34 2011"), possibly with zone names or a numeric
-// zone around the year and a "remote from host" suffix, or the RFC 5322
-// form ("Fri, 08 Jul 2011 12:08:34 +0000"). Without a zone it is UTC.
-func parseFromLine(line []byte) (time.Time, bool) {
+// A fromKind is what a line starting "From " can be as a separator (see
+// the package documentation).
+type fromKind int
+
+const (
+	notFrom   fromKind = iota // no "From " start, too long, or the obsolete header field "From :"
+	fromFull                  // "From sender date", RFC 4155's full form
+	fromDated                 // a date, but without a sender or with text after it
+	fromBare                  // "From " and nothing else (Thunderbird 122 to 131)
+	fromOther                 // any other line starting "From "
+)
+
+// classifyFrom tells what line, with or without its line end, is as a
+// separator, and returns its date if it has one. The date is the asctime
+// form ("Fri Jul  8 12:08:34 2011"), possibly with zone names or a
+// numeric zone around the year and a "remote from host" suffix, or the
+// RFC 5322 form ("Fri, 08 Jul 2011 12:08:34 +0000"). Without a zone it
+// is UTC.
+func classifyFrom(line []byte) (fromKind, time.Time) {
 	if len(line) > maxFromLine || !bytes.HasPrefix(line, fromPrefix) {
-		return time.Time{}, false
+		return notFrom, time.Time{}
 	}
-	f := strings.Fields(strings.TrimRight(string(line[len(fromPrefix):]), "\r\n"))
-	// The sender is f[:i]: one token, rarely two or three.
-	for i := 1; i <= 3 && i < len(f); i++ {
+	rest := strings.TrimRight(string(line[len(fromPrefix):]), "\r\n")
+	if t := strings.TrimLeft(rest, " \t"); t == "" {
+		return fromBare, time.Time{}
+	} else if t[0] == ':' {
+		return notFrom, time.Time{} // "From : x", a header field in RFC 5322's obsolete syntax
+	}
+	f := strings.Fields(rest)
+	// The sender is f[:i]: one token, rarely two or three, or none.
+	for i := 0; i <= 3 && i < len(f); i++ {
 		if isWeekday(f[i]) {
-			if t, ok := parseFromDate(f[i+1:]); ok {
-				return t, true
+			if t, extra, ok := parseFromDate(f[i+1:]); ok {
+				if i == 0 || extra {
+					return fromDated, t
+				}
+				return fromFull, t
 			}
 		}
 	}
-	return time.Time{}, false
+	return fromOther, time.Time{}
+}
+
+// parseFromLine reports whether line, with or without its line end, is
+// an mbox separator in the full form of RFC 4155, "From sender date",
+// and returns the date.
+func parseFromLine(line []byte) (time.Time, bool) {
+	k, t := classifyFrom(line)
+	return t, k == fromFull
 }
 
 func isWeekday(s string) bool {
@@ -58,10 +87,11 @@ func isWeekday(s string) bool {
 	return false
 }
 
-// parseFromDate parses the tokens after the weekday.
-func parseFromDate(f []string) (time.Time, bool) {
+// parseFromDate parses the tokens after the weekday; extra tells whether
+// text other than "remote from host" follows the date.
+func parseFromDate(f []string) (t time.Time, extra, ok bool) {
 	if len(f) < 3 {
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
 	if mon, ok := months[strings.ToLower(f[0])]; ok {
 		return asctime(mon, f[1:])
@@ -70,45 +100,39 @@ func parseFromDate(f []string) (time.Time, bool) {
 }
 
 // asctime parses "D HH:MM[:SS] [zones] YYYY [zone] [remote from host]".
-func asctime(mon time.Month, f []string) (time.Time, bool) {
+func asctime(mon time.Month, f []string) (t time.Time, extra, ok bool) {
 	day, ok1 := number(f[0], 1, 31)
 	h, m, s, ok2 := clock(f[1])
 	if !ok1 || !ok2 {
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
 	f = f[2:]
 	loc, i := zoneRun(f, time.UTC)
 	if i >= len(f) {
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
 	year, ok := year(f[i])
 	if !ok {
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
 	loc, j := zoneRun(f[i+1:], loc)
-	if !remoteFrom(f[i+1+j:]) {
-		return time.Time{}, false
-	}
-	return time.Date(year, mon, day, h, m, s, 0, loc), true
+	return time.Date(year, mon, day, h, m, s, 0, loc), !remoteFrom(f[i+1+j:]), true
 }
 
 // rfcDate parses "D Mon YYYY HH:MM[:SS] [zone]".
-func rfcDate(f []string) (time.Time, bool) {
+func rfcDate(f []string) (t time.Time, extra, ok bool) {
 	if len(f) < 4 {
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
 	day, ok1 := number(f[0], 1, 31)
 	mon, ok2 := months[strings.ToLower(f[1])]
 	yr, ok3 := year(f[2])
 	h, m, s, ok4 := clock(f[3])
 	if !ok1 || !ok2 || !ok3 || !ok4 {
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
 	loc, i := zoneRun(f[4:], time.UTC)
-	if !remoteFrom(f[4+i:]) {
-		return time.Time{}, false
-	}
-	return time.Date(yr, mon, day, h, m, s, 0, loc), true
+	return time.Date(yr, mon, day, h, m, s, 0, loc), !remoteFrom(f[4+i:]), true
 }
 
 // zoneRun reads the zone tokens at the start of f and returns the zone
@@ -197,4 +221,44 @@ func number(s string, lo, hi int) (int, bool) {
 	}
 	n, err := strconv.Atoi(s)
 	return n, err == nil && n >= lo && n <= hi
+}
+
+// headerAhead reports whether b, the bytes after a line that may be a
+// separator, start the way a message header does: a header field line
+// (a name of printable ASCII characters other than ':', then ':'), its
+// folded continuation lines, then a second field line. When b ends (the
+// end of the file, or of the part looked at) after the first field line
+// has begun, that is enough, and short tells that b ran out. This is
+// Thunderbird's test for a "From " line that does not follow a blank
+// line.
+func headerAhead(b []byte) (ok, short bool) {
+	for n := 0; n < 2; n++ {
+		if len(b) == 0 {
+			return n > 0, true
+		}
+		if !fieldName(b) {
+			return false, false
+		}
+		for first := true; first || len(b) > 0 && (b[0] == ' ' || b[0] == '\t'); first = false {
+			i := bytes.IndexByte(b, '\n')
+			if i < 0 {
+				return true, true
+			}
+			b = b[i+1:]
+		}
+	}
+	return true, false
+}
+
+// fieldName reports whether b starts with a header field name and ':'.
+func fieldName(b []byte) bool {
+	for i, c := range b {
+		if c == ':' {
+			return i > 0
+		}
+		if c < 33 || c > 126 {
+			return false
+		}
+	}
+	return false
 }

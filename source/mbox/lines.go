@@ -113,3 +113,16 @@ func bareLF(chunk []byte, prevCR bool) bool {
 func isBlank(chunk []byte) bool {
 	return len(chunk) == 1 && chunk[0] == '\n' || len(chunk) == 2 && chunk[0] == '\r' && chunk[1] == '\n'
 }
+
+// isSpace reports whether chunk holds only white space: spaces, tabs,
+// line ends, form feeds and vertical tabs.
+func isSpace(chunk []byte) bool {
+	for _, c := range chunk {
+		switch c {
+		case ' ', '\t', '\r', '\n', '\f', '\v':
+		default:
+			return false
+		}
+	}
+	return true
+}

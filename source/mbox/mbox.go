@@ -42,8 +42,8 @@ type Options struct {
 	// Mozilla reads Thunderbird's X-Mozilla-Status and X-Mozilla-Keys
 	// fields (see Flags). The thunderbird source sets it.
 	Mozilla bool
-	// Warn, if not nil, is told about each file of a directory that is
-	// skipped because it is not an mbox or not a regular file.
+	// Warn, if not nil, is told about what is left out without loss:
+	// entries of no bytes (a From line followed by the next one).
 	Warn func(path string, err error)
 }
 
@@ -66,7 +66,8 @@ type loc struct {
 	off  int64
 	n    int64
 	sum  [8]byte
-	junk bool // bytes before the first separator: Open fails
+	junk bool  // bytes before the first separator: Open fails
+	fail error // the file or directory cannot be read: Open fails
 }
 
 var _ source.Source = (*Source)(nil)
@@ -74,8 +75,8 @@ var _ source.Source = (*Source)(nil)
 var errClosed = errors.New("mbox: source closed")
 
 // New checks opts and returns a Source. A Path that does not exist, or
-// is a file that is not an mbox (no separator in it), is an error; an
-// empty file is an empty mbox.
+// is a file that is not an mbox (neither only white space nor holding a
+// line that starts a message), is an error.
 func New(opts Options) (*Source, error) {
 	switch opts.Variant {
 	case Detect, MBOXO, MBOXRD, MBOXCL, MBOXCL2:
@@ -95,29 +96,24 @@ func New(opts Options) (*Source, error) {
 	return s, nil
 }
 
-// checkMbox returns an error unless path is empty, starts with a From
-// line, or (its start damaged) has one further on: only then is the whole
-// file read.
+// checkMbox returns an error unless path is an mbox: it is read up to
+// its first separator, or to its end if it has none.
 func checkMbox(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("mbox: %w", err)
 	}
 	defer f.Close()
-	buf := make([]byte, maxFromLine+2)
-	n, err := io.ReadFull(f, buf)
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("mbox: %w", err)
+	}
+	s := newScanner(f, fi.Size(), false, false)
+	s.probe = true
+	if err := s.run(context.Background()); err != nil {
 		return fmt.Errorf("mbox %s: %w", path, err)
 	}
-	line := buf[:n]
-	if i := strings.IndexByte(string(line), '\n'); i >= 0 {
-		line = line[:i+1]
-	}
-	if _, ok := parseFromLine(line); n == 0 || ok {
-		return nil
-	}
-	_, err = scanFile(context.Background(), path, false, false)
-	return err
+	return nil
 }
 
 // List calls fn for each message, file by file in lexical order of their
@@ -145,7 +141,7 @@ func (s *Source) files() ([]*fileInfo, error) {
 	if s.single {
 		return []*fileInfo{{path: s.opts.Path, rel: filepath.Base(s.opts.Path)}}, nil
 	}
-	return walk(s.opts.Path, s.warn)
+	return walk(s.opts.Path)
 }
 
 func (s *Source) warn(path string, err error) {
@@ -154,17 +150,32 @@ func (s *Source) warn(path string, err error) {
 	}
 }
 
+// failID ends the ID of the Ref of a file or directory that cannot be
+// read.
+const failID = "#0#unreadable"
+
 // listFile scans f, indexes its messages and gives them to fn (which
-// may be nil: index only). A directory's file that is not an mbox is
-// reported to Warn and skipped.
+// may be nil: index only). A file or directory that cannot be read is
+// given as one failure Ref (see fail).
 func (s *Source) listFile(ctx context.Context, f *fileInfo, fn func(source.Ref) error) error {
-	res, err := scanFile(ctx, f.path, s.useCL(), s.opts.Mozilla)
-	if errors.Is(err, errNotMbox) && !s.single {
-		s.warn(f.path, errNotMbox)
-		return nil
+	if f.err != nil {
+		return s.fail(f, f.err, fn)
 	}
+	if f.known {
+		ok, err := knownIsMbox(f.path)
+		if err != nil {
+			return s.fail(f, err, fn)
+		}
+		if !ok {
+			return nil
+		}
+	}
+	res, err := scanFile(ctx, f.path, s.useCL(), s.opts.Mozilla)
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return err
+		}
+		return s.fail(f, err, fn)
 	}
 	f.mode = res.mode(s.opts.Variant)
 	for i := range res.recs {
@@ -189,26 +200,82 @@ func (s *Source) listFile(ctx context.Context, f *fileInfo, fn func(source.Ref) 
 	return nil
 }
 
-func (s *Source) useCL() bool {
-	return s.opts.Variant != MBOXO && s.opts.Variant != MBOXRD
+// fail lists a file or directory that cannot be read as one Ref, ID
+// "<relative path>#0#unreadable" (a directory's path ends in "/"), of
+// size 0, whose Open fails with an error wrapping source.ErrUnreadable
+// that says why: the run reports it and tries it again next time,
+// instead of leaving it out unseen.
+func (s *Source) fail(f *fileInfo, err error, fn func(source.Ref) error) error {
+	f.err = err
+	ref := source.Ref{ID: f.rel + failID, Folder: f.folder}
+	s.remember(ref.ID, loc{file: f, fail: err})
+	if fn == nil {
+		return nil
+	}
+	return fn(ref)
 }
 
-// scanFile opens path read-only and scans it.
-func scanFile(ctx context.Context, path string, useCL, mozilla bool) (*scanResult, error) {
-	f, err := os.Open(path)
+// failure returns the error Open gives for a file or directory that
+// cannot be read, with what to do about it.
+func (s *Source) failure(f *fileInfo) error {
+	what, where := "file "+f.path, "folder "+strconv.Quote(f.folder)
+	if f.dir {
+		what = "directory " + f.path
+		where = "the subfolders of " + where
+	}
+	if f.folder == "" && !f.dir {
+		where = "the folder of this source"
+	}
+	var todo string
+	switch {
+	case errors.Is(f.err, errNotMbox):
+		todo = "if it holds mail, repair its format (each message must start with a line \"From ...\"); if it does not, move it out of " + s.opts.Path
+	case errors.Is(f.err, errSymlink):
+		todo = "give the file it names as a source of its own, or copy it into " + s.opts.Path
+	case errors.Is(f.err, errNotRegular):
+		todo = "move it out of " + s.opts.Path
+	case errors.Is(f.err, errChanged):
+		todo = "close the program writing to it (Thunderbird?) and run again"
+	default:
+		todo = "make it readable and run again"
+	}
+	return fmt.Errorf("mbox: %w: cannot read %s, %s: %v; not copied: %s", source.ErrUnreadable, where, what, f.err, todo)
+}
+
+// knownIsMbox reports whether a file with a name of skipName starts like
+// an mbox.
+func knownIsMbox(path string) (bool, error) {
+	f, err := openFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("mbox: %w", err)
+		return false, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("mbox: %w", err)
+		return false, err
 	}
-	res, err := scan(ctx, f, fi.Size(), useCL, mozilla)
-	if err != nil && ctx.Err() == nil {
-		return nil, fmt.Errorf("mbox %s: %w", path, err)
+	return startsMbox(f, fi.Size())
+}
+
+func (s *Source) useCL() bool {
+	return s.opts.Variant != MBOXO && s.opts.Variant != MBOXRD
+}
+
+// openFile opens a file to list; tests replace it to make files fail.
+var openFile = os.Open
+
+// scanFile opens path read-only and scans it.
+func scanFile(ctx context.Context, path string, useCL, mozilla bool) (*scanResult, error) {
+	f, err := openFile(path)
+	if err != nil {
+		return nil, err
 	}
-	return res, err
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return scan(ctx, f, fi.Size(), useCL, mozilla)
 }
 
 // wanted reports whether List gives r.
@@ -280,6 +347,9 @@ func (s *Source) Open(ctx context.Context, ref source.Ref) (io.ReadCloser, error
 	if err != nil {
 		return nil, err
 	}
+	if l.fail != nil {
+		return nil, s.failure(l.file)
+	}
 	if l.junk {
 		return nil, fmt.Errorf(`mbox %s: %w: its first %d bytes come before any "From " line that starts a message, `+
 			`so they are not a message in mbox form (a damaged start?): not copied`, l.file.path, source.ErrUnreadable, l.n)
@@ -306,6 +376,17 @@ func (s *Source) Open(ctx context.Context, ref source.Ref) (io.ReadCloser, error
 func (s *Source) locate(ctx context.Context, id string) (loc, error) {
 	if l, ok := s.lookup(id); ok {
 		return l, nil
+	}
+	if strings.HasSuffix(id, failID) {
+		// A file or directory that could not be read when listed: list
+		// again to see whether it still cannot.
+		if err := s.List(ctx, nil); err != nil {
+			return loc{}, err
+		}
+		if l, ok := s.lookup(id); ok {
+			return l, nil
+		}
+		return loc{}, fmt.Errorf("mbox open %s: %w", id, source.ErrNotFound)
 	}
 	f, err := s.fileOf(id)
 	if err != nil {

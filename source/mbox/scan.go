@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	errNotMbox = errors.New(`not an mbox file: no "From sender date" line starts a message in it`)
+	errNotMbox = errors.New(`not an mbox file: no line starting "From " begins a message in it`)
 	errChanged = errors.New("file changed while it was read")
 )
 
@@ -72,10 +72,11 @@ func (r *scanResult) mode(v Variant) quoteMode {
 // scanner splits one file into messages in a single pass.
 type scanner struct {
 	lr      *lineReader
-	ra      io.ReaderAt // for the Content-Length look-ahead
+	ra      io.ReaderAt // for the look-aheads: Content-Length, header
 	size    int64
 	useCL   bool // trust a consistent Content-Length
 	mozilla bool
+	probe   bool // stop at the first separator: only whether the file is an mbox is asked
 	res     scanResult
 
 	// The message being read.
@@ -86,39 +87,52 @@ type scanner struct {
 	header   []byte
 	hdrFull  bool
 	peek     []byte
-	text     bool // the current record holds more than line ends
+	ahead    []byte // for headerAhead, allocated when first needed
+	text     bool   // the current record holds more than line ends
+	blank    bool   // the last line read was a blank line
 }
 
+// aheadMax bounds the bytes read after a possible separator to see
+// whether a header follows it; aheadFirst are read first, which is
+// enough for most headers.
+const (
+	aheadFirst = 1 << 10
+	aheadMax   = 16 << 10
+)
+
 // scan splits the size bytes of ra into messages. It returns errNotMbox
-// when they neither are empty nor hold a From line that starts a message,
-// errChanged when they change under it, ctx.Err() when ctx ends, and read
-// errors.
+// when they hold neither only white space nor a line that starts a
+// message, errChanged when they change under it, ctx.Err() when ctx ends,
+// and read errors.
 func scan(ctx context.Context, ra io.ReaderAt, size int64, useCL, mozilla bool) (*scanResult, error) {
-	s := &scanner{
+	s := newScanner(ra, size, useCL, mozilla)
+	return &s.res, s.run(ctx)
+}
+
+func newScanner(ra io.ReaderAt, size int64, useCL, mozilla bool) *scanner {
+	return &scanner{
 		lr: newLineReader(io.NewSectionReader(ra, 0, size), 0, size),
 		ra: ra, size: size, useCL: useCL, mozilla: mozilla,
 		h: sha256.New(), peek: make([]byte, 2+maxFromLine),
 	}
-	return &s.res, s.run(ctx)
 }
 
 func (s *scanner) rest() int64 { return s.size - s.lr.pos }
 
 func (s *scanner) run(ctx context.Context) error {
-	chunk, _, err := s.lr.next(s.rest())
-	if err == io.EOF {
+	next, found, empty, err := s.start()
+	if err != nil || empty {
+		return err
+	}
+	if !found {
+		if next, err = s.junk(); err != nil {
+			return err
+		}
+	}
+	if s.probe {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	next, more := separator{}, true
-	if date, ok := parseFromLine(chunk); ok {
-		next.date = date
-	} else if next, err = s.junk(); err != nil {
-		return err
-	}
-	for more {
+	for more := true; more; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -131,11 +145,39 @@ func (s *scanner) run(ctx context.Context) error {
 	return nil
 }
 
-// junk reads a file that does not start with a From line from its start
+// start reads the white space the file starts with (it belongs to
+// nothing) and the line after it, and reports whether that line is a
+// separator, or whether the file holds only white space (empty).
+func (s *scanner) start() (sep separator, found, empty bool, err error) {
+	for {
+		pos := s.lr.pos
+		chunk, start, err := s.lr.next(s.rest())
+		if err == io.EOF {
+			return separator{}, false, true, nil
+		}
+		if err != nil {
+			return separator{}, false, false, err
+		}
+		if !isSpace(chunk) {
+			date, ok := s.separatorAt(chunk, start, pos, atStart)
+			return separator{off: pos, date: date}, ok, false, nil
+		}
+	}
+}
+
+// startsMbox reports whether the size bytes of ra are empty, only white
+// space, or start (after white space) with a separator.
+func startsMbox(ra io.ReaderAt, size int64) (bool, error) {
+	_, found, empty, err := newScanner(ra, size, false, false).start()
+	return found || empty, err
+}
+
+// junk reads a file that does not start with a separator from its start
 // to its first separator, which it returns, and records those bytes as a
-// junk record unless they are only line ends (a blank line before the
-// first From line loses nothing). Without any separator the file is not an
-// mbox: errNotMbox.
+// junk record unless they are only line ends (that loses nothing; other
+// white space before a first line that starts a message is skipped by
+// start).
+// Without any separator the file is not an mbox: errNotMbox.
 func (s *scanner) junk() (separator, error) {
 	s.lr = newLineReader(io.NewSectionReader(s.ra, 0, s.size), 0, s.size)
 	s.begin(separator{})
@@ -147,7 +189,7 @@ func (s *scanner) junk() (separator, error) {
 	if !more {
 		return separator{}, errNotMbox
 	}
-	if s.text {
+	if s.text && !s.probe {
 		s.finish()
 	}
 	return next, nil
@@ -159,6 +201,54 @@ type separator struct {
 	date time.Time
 }
 
+// A position is where a line that may be a separator stands.
+type position int
+
+const (
+	inText     position = iota // after a line that is not blank
+	afterBlank                 // after a blank line
+	atStart                    // first in the file, after white space only
+)
+
+// separatorAt reports whether chunk, read at pos, is a separator line
+// standing at where, and returns its date (see the package
+// documentation): a full From line after a blank line, or any form but
+// fromOther first in the file, is one; any other line starting "From "
+// is one if a header follows it.
+func (s *scanner) separatorAt(chunk []byte, start bool, pos int64, where position) (time.Time, bool) {
+	if !start {
+		return time.Time{}, false
+	}
+	kind, date := classifyFrom(chunk)
+	end := pos + int64(len(chunk))
+	if kind == notFrom || chunk[len(chunk)-1] != '\n' && end != s.size {
+		return time.Time{}, false
+	}
+	if where == atStart && kind != fromOther || where == afterBlank && kind == fromFull {
+		return date, true
+	}
+	return date, s.headerAt(end)
+}
+
+// headerAt reports whether the bytes at off look like the start of a
+// header (see headerAhead). It looks at aheadFirst bytes, and at
+// aheadMax only when those do not tell.
+func (s *scanner) headerAt(off int64) bool {
+	if s.ahead == nil {
+		s.ahead = make([]byte, aheadMax)
+	}
+	rest := s.size - off
+	for _, n := range []int64{aheadFirst, aheadMax} {
+		buf := s.ahead[:min(n, rest)]
+		k, _ := s.ra.ReadAt(buf, off) // a read error is the line reader's to report
+		ok, short := headerAhead(buf[:k])
+		if !short || k < len(buf) || int64(k) == rest {
+			return ok
+		}
+	}
+	return true // the first field line is longer than aheadMax: benefit of the doubt
+}
+
 func (s *scanner) begin(sep separator) {
 	s.cur = record{sep: sep.off, off: s.lr.pos, fromDate: sep.date}
 	s.h.Reset()
@@ -167,6 +257,7 @@ func (s *scanner) begin(sep separator) {
 	s.header = s.header[:0]
 	s.hdrFull = false
 	s.text = false
+	s.blank = false
 }
 
 func (s *scanner) finish() {
@@ -179,8 +270,9 @@ func (s *scanner) finish() {
 
 // message reads the current message up to the next separator, which it
 // consumes and returns, or to the end of the file (more is false). A
-// blank line followed by a From line or by the end of the file is not
-// part of the message.
+// blank line followed by a separator or by the end of the file is not
+// part of the message. A line of the header is never a separator (but
+// the junk before the first separator has no header).
 func (s *scanner) message() (next separator, more bool, err error) {
 	var pending []byte // a blank line not yet known to be message or separator
 	for {
@@ -193,18 +285,25 @@ func (s *scanner) message() (next separator, more bool, err error) {
 		if err != nil {
 			return separator{}, false, err
 		}
-		if start && pending != nil {
-			if d, ok := parseFromLine(chunk); ok {
+		if !s.inHeader || s.cur.junk {
+			where := inText
+			if s.blank {
+				where = afterBlank
+			}
+			if d, ok := s.separatorAt(chunk, start, pos, where); ok {
 				return separator{off: pos - int64(len(pending)), date: d}, true, nil
 			}
+		}
+		if pending != nil {
 			s.add(pending, true)
 			pending = nil
 		}
-		if !start || !isBlank(chunk) {
+		s.blank = start && isBlank(chunk)
+		if !s.blank {
 			s.add(chunk, start)
 			continue
 		}
-		if s.inHeader {
+		if s.inHeader && !s.cur.junk {
 			s.endHeader()
 			if end, ok := s.clEnd(); ok {
 				s.add(chunk, true)
@@ -267,7 +366,7 @@ func (s *scanner) endHeader() {
 // clEnd returns where the body ends by the header's Content-Length, if
 // it is to be trusted: the body, starting at the current position, then
 // ends at the end of the file, or just before a line end followed by the
-// end of the file or by a From line.
+// end of the file or by a line starting "From " (not "From :").
 func (s *scanner) clEnd() (int64, bool) {
 	cl := s.cur.hdr.contentLength
 	if !s.useCL || s.cur.junk || cl < 0 || cl > s.rest() {
@@ -298,8 +397,8 @@ func (s *scanner) fitsAt(end int64) bool {
 	} else if end+int64(le+len(line)) < s.size {
 		return false
 	}
-	_, ok := parseFromLine(line)
-	return ok
+	k, _ := classifyFrom(line)
+	return k != notFrom
 }
 
 // lineEnd returns the length of the LF or CRLF b starts with, or 0.
@@ -341,7 +440,7 @@ func (s *scanner) clBody(end int64) (separator, bool, error) {
 		case i == 0 && lineEnd(chunk) == len(chunk):
 			continue
 		}
-		if d, ok := parseFromLine(chunk); ok && i == 1 {
+		if k, d := classifyFrom(chunk); k != notFrom && i == 1 {
 			return separator{off: sep, date: d}, true, nil
 		}
 		return separator{}, false, errChanged

@@ -8,42 +8,74 @@ import (
 	"strings"
 )
 
-var errNotRegular = errors.New("not a regular file: skipped")
+var (
+	errSymlink    = errors.New("it is a symbolic link, which is not followed")
+	errNotRegular = errors.New("it is not a regular file")
+)
 
-// A fileInfo is one mbox file of the source.
+// A fileInfo is one mbox file of the source, or a file or directory that
+// cannot be read (err).
 type fileInfo struct {
 	path   string    // to open
-	rel    string    // "/"-separated, relative to the directory; the base name for a single file
+	rel    string    // "/"-separated, relative to the directory; the base name for a single file; a directory's ends in "/"
 	folder string    // Ref.Folder
 	mode   quoteMode // set by the scan
+	// known marks a name Thunderbird or Apple Mail gives files of its own
+	// (indexes, settings, logs): such a file is read only if it starts
+	// like an mbox, and else left out without a word.
+	known bool
+	err   error // why the file or directory cannot be read
+	dir   bool  // the entry is a directory
 }
 
+// walkDir walks a directory tree; tests replace it to make directories
+// fail.
+var walkDir = filepath.WalkDir
+
 // walk returns the candidate mbox files under root in lexical order, each
-// with its folder name. Hidden files and directories and the files
-// skipName names are left out; symbolic links and other non-regular
-// files are reported to warn.
-func walk(root string, warn func(string, error)) ([]*fileInfo, error) {
+// with its folder name. Hidden files and directories are left out; files
+// skipName names are marked known. Symbolic links, other files that are
+// not regular, and directories that cannot be read are returned with an
+// err, to be reported as failures.
+func walk(root string) ([]*fileInfo, error) {
 	var files []*fileInfo
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || path == root {
+	err := walkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if path == root {
 			return err
+		}
+		rel, rerr := filepath.Rel(root, path)
+		if rerr != nil {
+			return rerr
+		}
+		rel = filepath.ToSlash(rel)
+		if err != nil {
+			// A directory whose entries cannot be read (the second call
+			// for it), or an entry that vanished.
+			isDir := d != nil && d.IsDir()
+			if isDir {
+				rel += "/"
+			}
+			files = append(files, &fileInfo{path: path, rel: rel, folder: entryFolder(rel), err: err, dir: isDir})
+			return nil
 		}
 		name := d.Name()
 		switch {
 		case d.IsDir() && (strings.HasPrefix(name, ".") || strings.EqualFold(filepath.Ext(name), ".mozmsgs")):
 			return filepath.SkipDir
-		case d.IsDir() || skipName(name):
+		case d.IsDir() || strings.HasPrefix(name, "."):
 			return nil
+		}
+		f := &fileInfo{path: path, rel: rel, folder: folderName(rel), known: skipName(name)}
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			f.err = errSymlink
 		case !d.Type().IsRegular():
-			warn(path, errNotRegular)
-			return nil
+			f.err = errNotRegular
 		}
-		rel, err := filepath.Rel(root, path)
-		if err != nil {
-			return err
+		if f.err != nil && f.known {
+			return nil // not read, and not mail either
 		}
-		rel = filepath.ToSlash(rel)
-		files = append(files, &fileInfo{path: path, rel: rel, folder: folderName(rel)})
+		files = append(files, f)
 		return nil
 	})
 	if err != nil {
@@ -52,20 +84,27 @@ func walk(root string, warn func(string, error)) ([]*fileInfo, error) {
 	return files, nil
 }
 
-// skipName reports whether a file is known not to be an mbox: hidden
-// files and Thunderbird's and Apple Mail's index and settings files.
-func skipName(name string) bool {
-	if strings.HasPrefix(name, ".") {
-		return true
+// entryFolder returns the folder of a file, or of a directory's
+// subfolders for a rel ending in "/".
+func entryFolder(rel string) string {
+	if d, ok := strings.CutSuffix(rel, "/"); ok {
+		return strings.TrimSuffix(folderName(d+"/x"), "/x")
 	}
+	return folderName(rel)
+}
+
+// skipName reports whether a file has a name Thunderbird or Apple Mail
+// gives its own files that are not mail: indexes, settings, logs.
+func skipName(name string) bool {
 	switch strings.ToLower(name) {
-	case "filterlog.html", "msgfilterrules.dat", "popstate.dat", "table_of_contents":
+	case "filterlog.html", "msgfilterrules.dat", "popstate.dat", "table_of_contents", "thumbs.db", "desktop.ini":
 		return true
 	}
 	switch strings.ToLower(filepath.Ext(name)) {
-	case ".msf", ".dat", ".json", ".html", ".mozmsgs", ".sqlite":
-		// Thunderbird's indexes, settings, logs (junklog.html) and its
-		// search-index directories (Inbox.mozmsgs/).
+	case ".msf", ".dat", ".json", ".html", ".mozmsgs", ".sqlite", ".rdf", ".plist":
+		// Thunderbird's indexes, settings, logs (junklog.html), feeds
+		// lists (feeds.rdf) and search-index directories
+		// (Inbox.mozmsgs/); Apple Mail's Info.plist.
 		return true
 	}
 	return false
