@@ -137,8 +137,6 @@ func (s *Source) walk(ctx context.Context, dir string, fn func(source.Ref) error
 			err = s.walk(ctx, p, fn)
 		case e.Type()&fs.ModeSymlink != 0:
 			err = s.listLink(p, k, fn)
-		case !e.Type().IsRegular() && k != kindNone:
-			err = s.fail(p, folderOf(dir), source.Unreadable("cannot read "+s.show(p)+": not a regular file", nil), fn)
 		default:
 			err = s.listFile(p, k, fn)
 		}
