@@ -116,6 +116,9 @@ func TestNeverSilentSkip(t *testing.T) {
 	write(t, root, pop+"Junk", "this is not an mbox\n")
 	write(t, root, pop+"Junk.msf", "mork")
 	write(t, root, pop+"desktop.ini", "[.ShellClassInfo]\n")
+	// An empty message (a From line followed by another) loses nothing:
+	// a warning, and the file's other message is read.
+	write(t, root, pop+"Drafts", sep+"\n"+mboxOf(draft))
 	write(t, root, lf+"Sent/cur/1.eml", sent)
 	write(t, root, lf+"Sent/cur/2.eml", work)
 	write(t, root, lf+"Sent/Stray/cur/3.eml", work2024)
@@ -153,15 +156,25 @@ func TestNeverSilentSkip(t *testing.T) {
 		"Local Folders/Sent/2.eml":     {"Sent", "cannot read " + filepath.Join(l, "Sent", "cur", "2.eml") + ": permission denied"},
 		"Local Folders/Sent/5.eml":     {"Sent", "cannot read " + filepath.Join(l, "Sent", "cur", "5.eml") + ": no such file or directory"},
 	})
-	for id, want := range map[string][]byte{"pop.example.net/Inbox#32#3f963b65c6b26ba3": crlf(inRead), "Local Folders/Sent/1.eml": crlf(sent)} {
+	drafts := ""
+	for _, id := range order {
+		if strings.HasPrefix(id, "pop.example.net/Drafts#") {
+			drafts = id
+		}
+	}
+	for id, want := range map[string][]byte{"pop.example.net/Inbox#32#3f963b65c6b26ba3": crlf(inRead),
+		"Local Folders/Sent/1.eml": crlf(sent), drafts: crlf(draft)} {
 		if o := got[id]; o.err != nil || string(o.body) != string(want) {
 			t.Errorf("%s: Open() = %.60q, %v, want the message", id, o.body, o.err)
 		}
 	}
-	if len(order) != 9 {
-		t.Errorf("listed %q, want 7 failures and 2 messages", order)
+	if len(order) != 10 {
+		t.Errorf("listed %q, want 7 failures and 3 messages", order)
 	}
-	if !w.has(filepath.Join(p, "desktop.ini")) || !w.has(filepath.Join(l, "Empty")+": "+errNoMail.Error()) {
-		t.Errorf("warnings %q, want one about desktop.ini and one about Empty (not mail, not failures)", w.paths)
+	for _, want := range []string{filepath.Join(p, "desktop.ini"), filepath.Join(p, "Drafts") + ": empty message at offset",
+		filepath.Join(l, "Empty") + ": " + errNoMail.Error()} {
+		if !w.has(want) {
+			t.Errorf("warnings %q, want %q (not mail, not a failure)", w.paths, want)
+		}
 	}
 }
