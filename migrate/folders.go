@@ -14,7 +14,9 @@ type FolderMap struct{ From, To string }
 
 // roles lists, per special-use attribute, the names local clients and
 // servers give that folder, the English name first. A top-level source
-// folder with one of these names goes to the target's folder of that role.
+// folder with one of these names goes to the target's folder of that
+// role, and its subfolders under that folder when the target has one
+// (Thunderbird's "Archives/2024" into the target's Archive folder).
 var roles = []struct {
 	attr  string // "" for a role without an RFC 6154 attribute
 	names []string
@@ -71,9 +73,12 @@ func (m *folderMapper) mapFolder(base, p string) string {
 				return "INBOX"
 			}
 		}
-		if len(parts) == 1 {
-			if r := roleOf(parts[0]); r >= 0 {
+		if r := roleOf(parts[0]); r >= 0 {
+			if len(parts) == 1 {
 				return m.special(r)
+			}
+			if name, ok := m.existing(r); ok {
+				return m.under(name, parts[1:])
 			}
 		}
 		return m.join(parts)
@@ -99,18 +104,41 @@ func (m *folderMapper) rename(p string) string {
 // special-use attribute, else an existing top-level folder with one of the
 // role's names, else the English name.
 func (m *folderMapper) special(r int) string {
-	if name, ok := m.layout.Special[roles[r].attr]; ok && roles[r].attr != "" {
+	if name, ok := m.existing(r); ok {
 		return name
+	}
+	return m.join([]string{roles[r].names[0]})
+}
+
+// existing returns the target folder of a role that the target has: the
+// folder with its special-use attribute, else an existing top-level
+// folder with one of the role's names.
+func (m *folderMapper) existing(r int) (string, bool) {
+	if name, ok := m.layout.Special[roles[r].attr]; ok && roles[r].attr != "" {
+		return name, true
 	}
 	for _, n := range roles[r].names {
 		want := m.join([]string{n})
 		for _, f := range m.layout.Folders {
 			if strings.EqualFold(f, want) {
-				return f
+				return f, true
 			}
 		}
 	}
-	return m.join([]string{roles[r].names[0]})
+	return "", false
+}
+
+// under returns the target name of the folders parts under the target
+// folder name.
+func (m *folderMapper) under(name string, parts []string) string {
+	delim := m.layout.Delimiter
+	if delim == "" {
+		delim = "/" // as join does
+	}
+	for _, p := range parts {
+		name += delim + escapeName(p, m.layout.Delimiter)
+	}
+	return name
 }
 
 // join makes a target name of path components: each escaped, joined by
