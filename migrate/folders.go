@@ -56,8 +56,9 @@ type folderMapper struct {
 // the target has (found by its role), or path components to name after
 // the target's layout.
 type folderPlan struct {
-	name  string   // an existing folder; "" to name parts
-	parts []string // the components, as the source names them
+	name   string   // an existing folder; "" to name parts
+	parent string   // an existing folder parts go under; "" for the top
+	parts  []string // the components, as the source names them
 	use   string   // the special-use attribute to create the folder with
 }
 
@@ -108,9 +109,15 @@ func (m *folderMapper) plan(base, p string) folderPlan {
 				return folderPlan{name: "INBOX"}
 			}
 		}
-		if len(parts) == 1 {
-			if r := roleOf(parts[0]); r >= 0 {
+		if r := roleOf(parts[0]); r >= 0 {
+			if len(parts) == 1 {
 				return m.special(r)
+			}
+			// A role folder's subfolders go under the target's folder of
+			// that role when it has one (Thunderbird's "Archives/2024"
+			// into the target's Archive folder).
+			if sp := m.special(r); sp.name != "" {
+				return folderPlan{parent: sp.name, parts: parts[1:]}
 			}
 		}
 		return folderPlan{parts: parts}
@@ -169,7 +176,7 @@ func (m *folderMapper) candidates(fp folderPlan) []string {
 	}
 	var out []string
 	for form := range forms {
-		n := m.join(fp.parts, form)
+		n := m.join(fp.parent, fp.parts, form)
 		if !slices.Contains(out, n) {
 			out = append(out, n)
 		}
@@ -178,8 +185,9 @@ func (m *folderMapper) candidates(fp folderPlan) []string {
 }
 
 // join makes a target name of path components: each in the given form,
-// joined by the delimiter, under the personal prefix.
-func (m *folderMapper) join(parts []string, form int) string {
+// joined by the delimiter, under parent when it is not "", else under the
+// personal prefix.
+func (m *folderMapper) join(parent string, parts []string, form int) string {
 	esc := make([]string, len(parts))
 	for i, p := range parts {
 		switch form {
@@ -191,7 +199,7 @@ func (m *folderMapper) join(parts []string, form int) string {
 			esc[i] = legacyName(p, m.layout.Delimiter)
 		}
 	}
-	if esc[0] == "INBOX" && len(esc) == 1 {
+	if esc[0] == "INBOX" && len(esc) == 1 && parent == "" {
 		return "INBOX"
 	}
 	delim := m.layout.Delimiter
@@ -199,6 +207,9 @@ func (m *folderMapper) join(parts []string, form int) string {
 		delim = "/" // no hierarchy: keep the path readable in one name
 	}
 	name := strings.Join(esc, delim)
+	if parent != "" {
+		return parent + delim + name
+	}
 	if m.layout.Prefix != "" && !strings.HasPrefix(name, m.layout.Prefix) {
 		name = m.layout.Prefix + name
 	}

@@ -10,6 +10,7 @@ import (
 func TestMapFolder(t *testing.T) {
 	slash := target.Layout{Delimiter: "/", Special: map[string]string{`\Sent`: "Sent Messages"}, Folders: []string{"INBOX", "Sent Messages", "Papierkorb"}}
 	courier := target.Layout{Delimiter: ".", Prefix: "INBOX.", Folders: []string{"INBOX", "INBOX.Trash"}}
+	archive := target.Layout{Delimiter: "/", Special: map[string]string{`\Archive`: "Archive"}, Folders: []string{"INBOX", "Archive"}}
 	withOld := target.Layout{Delimiter: "/", Folders: []string{"v1%2E2"}}
 	withSub := target.Layout{Delimiter: "/", Folders: []string{"50％/x"}}
 	cases := []struct {
@@ -24,10 +25,16 @@ func TestMapFolder(t *testing.T) {
 		{slash, nil, "", "Inbox/Work", "INBOX/Work"},
 		{courier, nil, "", "Inbox/Work", "INBOX.Work"},
 		{slash, nil, "", "Projects/2024", "Projects/2024"},
-		{slash, nil, "", "Envoyés", "Sent Messages"},       // SPECIAL-USE wins
-		{slash, nil, "", "Deleted Items", "Papierkorb"},    // existing folder of the role
-		{slash, nil, "", "Spam", "Junk"},                   // English name
-		{slash, nil, "", "Projects/Sent", "Projects/Sent"}, // roles only at the top
+		{slash, nil, "", "Envoyés", "Sent Messages"},                     // SPECIAL-USE wins
+		{slash, nil, "", "Deleted Items", "Papierkorb"},                  // existing folder of the role
+		{slash, nil, "", "Spam", "Junk"},                                 // English name
+		{slash, nil, "", "Projects/Sent", "Projects/Sent"},               // roles only at the top
+		{slash, nil, "", "Envoyés/2019/v1.2", "Sent Messages/2019/v1.2"}, // a role folder's subfolders under it
+		{slash, nil, "", "Archives/2024", "Archives/2024"},               // no Archive folder: as it is
+		{slash, nil, "", "Deleted Items/x", "Papierkorb/x"},
+		{archive, nil, "", "Archives/2024", "Archive/2024"},
+		{archive, nil, "", "Archives", "Archive"},
+		{courier, nil, "", "Trash/Old", "INBOX.Trash.Old"},
 		{slash, nil, "Archive/Old PC", "Work", "Archive/Old PC/Work"},
 		{slash, nil, "", "a/b c /x", "a/b c /x"}, // its own name where the server takes it
 		{slash, nil, "", "50%/x", "50%/x"},

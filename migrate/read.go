@@ -31,8 +31,11 @@ func (r *run) runSource(ctx context.Context, spec *SourceSpec, work chan<- *item
 	if err != nil {
 		return fmt.Errorf("state of %s: %w", spec.Name, err)
 	}
+	// The filed copy wins: of two copies of a message, the first read is
+	// the one appended, and messages bound for INBOX are read last.
 	w := &walker{opts: &r.opts, spec: spec, take: rd.take, listed: rd.listed,
 		skip:  func(id string) bool { return done[id] },
+		last:  func(ref source.Ref) bool { return rd.folderOf(ref) == "INBOX" },
 		lost:  func(ref source.Ref, kind EventKind, err error) { r.event(rd.eventOf(kind, ref, err)) },
 		retry: func(err error) { r.event(Event{Kind: EventRetry, Source: spec.Name, Err: err}) }}
 	return w.walk(ctx)

@@ -19,6 +19,9 @@ type walker struct {
 	// skip reports a message not to read (done by an earlier run); nil
 	// skips none.
 	skip func(id string) bool
+	// last reports a message to read after the others of the source,
+	// which keep their order; nil reads in the source's order.
+	last func(source.Ref) bool
 	// listed is told, once, after the first listing: the refs to read,
 	// how many wanted messages the source holds and how many skip took.
 	listed func(refs []source.Ref, total, skipped int)
@@ -109,6 +112,9 @@ func (w *walker) list(ctx context.Context, src source.Source) ([]source.Ref, err
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", w.spec.Name, err)
 	}
+	if w.last != nil {
+		refs = moveLast(refs, w.last)
+	}
 	if !w.reported {
 		w.reported = true
 		if w.listed != nil {
@@ -116,6 +122,21 @@ func (w *walker) list(ctx context.Context, src source.Source) ([]source.Ref, err
 		}
 	}
 	return refs, nil
+}
+
+// moveLast returns refs with those last picks after the others, each
+// part in its order.
+func moveLast(refs []source.Ref, last func(source.Ref) bool) []source.Ref {
+	out := make([]source.Ref, 0, len(refs))
+	var later []source.Ref
+	for _, r := range refs {
+		if last(r) {
+			later = append(later, r)
+		} else {
+			out = append(out, r)
+		}
+	}
+	return append(out, later...)
 }
 
 // readBatch reads refs, together when the source can.

@@ -47,6 +47,7 @@ func archiveSpec(s *SourceEndpoint, kind, p string, log *slog.Logger) (migrate.S
 		folder = strings.TrimSuffix(fi.Name(), filepath.Ext(fi.Name()))
 	}
 	warn := func(path string, err error) { log.Warn("archive", "source", kind+":"+abs, "path", path, "note", err) }
+	merge, _ := s.mergeAccounts(0) // checked by Config.validate
 	open := func(context.Context) (source.Source, error) {
 		var src source.Source
 		var err error
@@ -59,7 +60,7 @@ func archiveSpec(s *SourceEndpoint, kind, p string, log *slog.Logger) (migrate.S
 		case "eml":
 			src, err = eml.New(eml.Options{Path: abs, IncludeDeleted: s.IncludeDeleted, Warn: warn})
 		case "thunderbird":
-			src, err = thunderbird.New(thunderbird.Options{Path: abs, IncludeDeleted: s.IncludeDeleted, Warn: warn})
+			src, err = thunderbird.New(thunderbird.Options{Path: abs, IncludeDeleted: s.IncludeDeleted, MergeAccounts: merge, Warn: warn})
 		}
 		if err != nil {
 			return nil, &configError{fmt.Errorf("%s:%s: %w", kind, p, err)}

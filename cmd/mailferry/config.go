@@ -63,6 +63,44 @@ type SourceEndpoint struct {
 	// Delete says when copied messages are removed from a POP3 server:
 	// "leave" (default), "after-upload", or "keep-days:N".
 	Delete string `mapstructure:"delete"`
+	// MergeAccounts, for a thunderbird: source, merges accounts' folders
+	// into the top level beside the default account's and Local
+	// Folders': true (every account), or a list of account names (as
+	// Thunderbird shows them) or directory names under Mail/. Read by
+	// mergeAccounts.
+	MergeAccounts any `mapstructure:"merge_accounts"`
+}
+
+// mergeAccounts reads a source's merge_accounts: absent or false (none),
+// true (every account: "*"), or a name or a list of names.
+func (s *SourceEndpoint) mergeAccounts(i int) ([]string, error) {
+	bad := configErrorf("sources[%d].merge_accounts: want true, false, or a list of account names (as Thunderbird shows them, "+
+		"or their directory names under Mail/)", i)
+	switch v := s.MergeAccounts.(type) {
+	case nil:
+		return nil, nil
+	case bool:
+		if v {
+			return []string{"*"}, nil
+		}
+		return nil, nil
+	case string:
+		if strings.TrimSpace(v) == "" {
+			return nil, bad
+		}
+		return []string{v}, nil
+	case []any:
+		var names []string
+		for _, n := range v {
+			name, ok := n.(string)
+			if !ok || strings.TrimSpace(name) == "" {
+				return nil, bad
+			}
+			names = append(names, name)
+		}
+		return names, nil
+	}
+	return nil, bad
 }
 
 // FolderPair renames a source folder: a list of pairs, because viper
@@ -146,7 +184,14 @@ func (c *Config) validate() error {
 		if s.URL == "" {
 			return configErrorf("sources[%d].url is required", i)
 		}
-		if _, _, ok := archiveURL(s.URL); ok {
+		kind, _, archive := archiveURL(s.URL)
+		if s.MergeAccounts != nil && kind != "thunderbird" {
+			return configErrorf("sources[%d].merge_accounts: applies to thunderbird: sources only", i)
+		}
+		if _, err := s.mergeAccounts(i); err != nil {
+			return err
+		}
+		if archive {
 			if s.Delete != "" && s.Delete != "leave" {
 				return configErrorf("sources[%d].delete: archives are never changed; delete applies to POP3 sources only", i)
 			}

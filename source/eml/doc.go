@@ -31,7 +31,22 @@
 // or date, and Open returns an error wrapping ErrMalformed that names the
 // file and the reason: the message fails rather than being cut short.
 // "*.partial.emlx" files (Apple Mail keeps their attachments in separate
-// files: the message is incomplete) are left out with a warning.
+// files: the message is incomplete) are not read: each is a failure Ref
+// (see below).
+//
+// Never a silent skip: what cannot be read is listed as a failure Ref,
+// whose Open returns a source.UnreadableError with the reason, so that
+// the run reports it as failed and exits 1. Its Ref.ID is the path of
+// what could not be read, relative to Options.Path; a directory's ends in
+// "/". They are: a subdirectory that cannot be read ("cannot read folder
+// .../Old: permission denied"); a .partial.emlx file; a symbolic link
+// that leads nowhere or out of the tree (the tree is read through an
+// os.Root); and a file with a message name that is not a regular file (a
+// FIFO, a device). A symbolic link to a directory inside the tree is not
+// followed (its messages are listed where it points), with a warning. A
+// file that cannot be opened when it is read also fails with
+// source.ErrUnreadable. Files of other names are not mail and are left
+// out silently.
 //
 // Ref.Size is 0 (unknown): the exact size after the CRLF conversion needs
 // a full read.

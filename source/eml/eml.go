@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/mailferry/mailferry/source"
 	"github.com/mailferry/mailferry/source/internal/crlf"
@@ -23,8 +24,10 @@ type Options struct {
 	// IncludeDeleted lists .emlx messages flagged deleted too; by default
 	// they are skipped.
 	IncludeDeleted bool
-	// Warn is told about what is skipped: .partial.emlx files, unreadable
-	// directories. nil means discard.
+	// Warn is told about what is left out without losing mail: a symbolic
+	// link to a directory of the tree (its messages are listed where it
+	// points). What cannot be read is listed as a failure Ref instead.
+	// nil means discard.
 	Warn func(path string, err error)
 }
 
@@ -36,6 +39,9 @@ type Source struct {
 	dir  string   // the directory IDs are relative to
 	only string   // for a single file: its name; "" for a tree
 	root *os.Root // dir, opened
+
+	mu     sync.Mutex
+	failed map[string]error // failure Ref ID -> why it cannot be read
 }
 
 var _ source.Source = (*Source)(nil)
@@ -53,7 +59,7 @@ func New(opts Options) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eml: %w", err)
 	}
-	s := &Source{opts: opts, dir: opts.Path}
+	s := &Source{opts: opts, dir: opts.Path, failed: map[string]error{}}
 	if !fi.IsDir() {
 		s.dir, s.only = filepath.Dir(opts.Path), filepath.Base(opts.Path)
 		if kindOf(s.only) == kindPartial {
@@ -93,8 +99,11 @@ func kindOf(name string) kind {
 }
 
 // List calls fn for every message file, depth-first, each directory's
-// entries sorted by name. An unreadable subdirectory is skipped with a
-// warning. An error from fn is returned as is.
+// entries sorted by name. What cannot be read (a subdirectory, a
+// .partial.emlx file, a link that leads nowhere or out of the tree, a
+// message name on something that is not a file) is listed as a failure
+// Ref whose Open gives the reason (see the package documentation). An
+// error from fn is returned as is.
 func (s *Source) List(ctx context.Context, fn func(source.Ref) error) error {
 	if s.only != "" {
 		k := kindOf(s.only)
@@ -115,18 +124,21 @@ func (s *Source) walk(ctx context.Context, dir string, fn func(source.Ref) error
 		if dir == "." {
 			return fmt.Errorf("eml: %w", err)
 		}
-		s.opts.Warn(filepath.Join(s.dir, filepath.FromSlash(dir)), fmt.Errorf("skipped: %w", err))
-		return nil
+		// Its ID ends in "/": no file's does.
+		return s.fail(dir+"/", folderOf(dir), source.Unreadable("cannot read folder "+s.show(dir), err), fn)
 	}
 	for _, e := range ents {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		p := path.Join(dir, e.Name())
-		if e.IsDir() {
+		switch k := kindOf(e.Name()); {
+		case e.IsDir():
 			err = s.walk(ctx, p, fn)
-		} else {
-			err = s.listFile(p, kindOf(e.Name()), fn)
+		case e.Type()&fs.ModeSymlink != 0:
+			err = s.listLink(p, k, fn)
+		default:
+			err = s.listFile(p, k, fn)
 		}
 		if err != nil {
 			return err
@@ -134,6 +146,36 @@ func (s *Source) walk(ctx context.Context, dir string, fn func(source.Ref) error
 	}
 	return nil
 }
+
+// listLink lists what the symbolic link at p leads to, through the tree's
+// os.Root: a file as any other; a directory of the tree is not followed
+// (its messages are listed where it is). A link that leads nowhere, out
+// of the tree, or to something that is not a file is a failure Ref.
+func (s *Source) listLink(p string, k kind, fn func(source.Ref) error) error {
+	fi, err := s.root.Stat(filepath.FromSlash(p))
+	switch {
+	case err != nil:
+		return s.fail(p, folderOf(path.Dir(p)), source.Unreadable("cannot read "+s.show(p)+
+			": a symbolic link that cannot be followed inside the tree (give what it points to as a source of its own)", err), fn)
+	case fi.IsDir():
+		s.opts.Warn(filepath.Join(s.dir, filepath.FromSlash(p)), errors.New("not followed: a symbolic link to a directory of the tree, whose messages are listed there"))
+		return nil
+	case !fi.Mode().IsRegular() && k != kindNone:
+		return s.fail(p, folderOf(path.Dir(p)), source.Unreadable("cannot read "+s.show(p)+": not a regular file", nil), fn)
+	}
+	return s.listFile(p, k, fn)
+}
+
+// fail lists a failure Ref: its Open returns err.
+func (s *Source) fail(id, folder string, err error, fn func(source.Ref) error) error {
+	s.mu.Lock()
+	s.failed[id] = err
+	s.mu.Unlock()
+	return fn(source.Ref{ID: id, Folder: folder})
+}
+
+// show names a path of the tree (relative, "/"-separated) for a reason.
+func (s *Source) show(p string) string { return filepath.Join(s.dir, filepath.FromSlash(p)) }
 
 // readDir returns the entries of dir sorted by name.
 func (s *Source) readDir(dir string) ([]fs.DirEntry, error) {
@@ -155,8 +197,8 @@ func (s *Source) listFile(p string, k kind, fn func(source.Ref) error) error {
 	case kindNone:
 		return nil
 	case kindPartial:
-		s.opts.Warn(filepath.Join(s.dir, p), errors.New("skipped: partial .emlx, its attachments are stored in other files"))
-		return nil
+		return s.fail(p, ref.Folder, source.Unreadable("cannot read "+s.show(p)+": a partial .emlx, whose attachments "+
+			"Apple Mail keeps in other files; export the mailbox from Apple Mail (Mailbox > Export Mailbox) and give the export as an mbox source", nil), fn)
 	case kindEMLX:
 		// A malformed file is listed all the same: Open reports it.
 		if m, err := s.meta(p); err == nil {
@@ -171,7 +213,7 @@ func (s *Source) listFile(p string, k kind, fn func(source.Ref) error) error {
 
 // meta parses the .emlx file at p.
 func (s *Source) meta(p string) (emlxMeta, error) {
-	f, err := s.root.Open(filepath.FromSlash(p))
+	f, err := s.openFile(filepath.FromSlash(p))
 	if err != nil {
 		return emlxMeta{}, err
 	}
@@ -206,29 +248,52 @@ func folderOf(dir string) string {
 
 // Open returns the message's bytes with CRLF line endings. A file that
 // is gone gives an error wrapping source.ErrNotFound; a malformed .emlx
-// one wrapping ErrMalformed, naming the file and the reason.
+// one wrapping ErrMalformed, naming the file and the reason; a failure
+// Ref, or a file that cannot be read, one wrapping source.ErrUnreadable.
 func (s *Source) Open(ctx context.Context, ref source.Ref) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	s.mu.Lock()
+	ferr := s.failed[ref.ID]
+	s.mu.Unlock()
+	if ferr != nil {
+		return nil, ferr
 	}
 	name := filepath.FromSlash(ref.ID)
 	full := filepath.Join(s.dir, name)
 	if !filepath.IsLocal(name) || (s.only != "" && ref.ID != s.only) {
 		return nil, fmt.Errorf("eml: open %q: %w", ref.ID, source.ErrNotFound)
 	}
-	f, err := s.root.Open(name)
+	f, err := s.openFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("eml: open %s: %w", full, source.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("eml: open %s: %w", full, err)
+		return nil, source.Unreadable("cannot read "+full, err)
 	}
 	rc, err := body(f, kindOf(path.Base(ref.ID)))
 	if err != nil {
 		f.Close()
+		if !errors.Is(err, source.ErrUnreadable) {
+			return nil, source.Unreadable("cannot read "+full, err)
+		}
 		return nil, fmt.Errorf("eml: open %s: %w", full, err)
 	}
 	return rc, nil
+}
+
+// openFile opens a regular file of the tree; anything else (a FIFO would
+// block the open) is an error.
+func (s *Source) openFile(name string) (*os.File, error) {
+	fi, err := s.root.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	return s.root.Open(name)
 }
 
 // body returns the reader of the message in f, which it closes.

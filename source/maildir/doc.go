@@ -21,6 +21,20 @@
 // is what Dovecot takes as the internal date. Ref.Size is 0 (unknown):
 // the exact size after the LF -> CRLF conversion needs a full read.
 //
+// Never a silent skip: what cannot be read is listed as a failure Ref
+// whose Open returns a source.UnreadableError with the reason, so that
+// the run reports it as failed and exits 1. A folder that cannot be read
+// (its directory, cur/ or new/: "cannot read folder Sent (...): permission
+// denied"), and a Maildir beside the .Name folders of a Maildir++ tree,
+// are failure Refs of ID "FOLDER/"; a file of cur/ or new/ that cannot be
+// read (a link that leads nowhere, a FIFO) one of ID "FOLDER/UNIQUE"; a
+// file whose unique name another file of the folder has, with other
+// bytes, one of ID "FOLDER/UNIQUE#new". A file found in both cur/ and
+// new/ with the same size is one message being moved by another client:
+// read once, with a warning. A file that cannot be opened when it is
+// read also fails with source.ErrUnreadable; one that vanished is
+// source.ErrNotFound.
+//
 // Open returns the file's bytes with every bare LF turned into CRLF and
 // nothing else changed. The package never renames, writes or touches a
 // file; in particular it never moves mail from new/ to cur/ (the

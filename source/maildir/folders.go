@@ -7,12 +7,24 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/mailferry/mailferry/source"
 )
 
-// A folder is one Maildir of the tree.
+// A folder is one Maildir of the tree, or a directory that cannot be
+// read (err set): a failure Ref.
 type folder struct {
 	name string // Ref.Folder: "/"-separated, UTF-8, "" for the top
 	dir  string // the directory holding cur/ and new/
+	err  error  // why the folder is not read
+}
+
+// show names the folder for a person: its name and its directory.
+func (f folder) show() string {
+	if f.name == "" {
+		return f.dir
+	}
+	return f.name + " (" + f.dir + ")"
 }
 
 // isMaildir reports whether dir holds cur/ or new/.
@@ -27,8 +39,9 @@ func isMaildir(dir string) bool {
 
 // discover returns the folders of the tree at root, sorted by name, the
 // top first. Maildir++ is chosen when root holds at least one ".Name"
-// Maildir; then other subdirectories that are Maildirs are reported to
-// warn and left out. Otherwise the tree is read as LAYOUT=fs.
+// Maildir; then other subdirectories that are Maildirs are not read:
+// they are returned with err set (failure Refs). Otherwise the tree is
+// read as LAYOUT=fs.
 func discover(ctx context.Context, root string, warn func(string, error)) ([]folder, error) {
 	ents, err := os.ReadDir(root)
 	if err != nil {
@@ -49,7 +62,10 @@ func discover(ctx context.Context, root string, warn func(string, error)) ([]fol
 	folders := []folder{{name: "", dir: root}}
 	if len(plus) > 0 {
 		for _, d := range fsDirs {
-			warn(filepath.Join(root, d), fmt.Errorf("skipped: a Maildir outside the Maildir++ layout of its parent"))
+			p := filepath.Join(root, d)
+			folders = append(folders, folder{name: decodeName(p, d, warn), dir: p, err: source.Unreadable("cannot read folder "+p+
+				": a Maildir outside the Maildir++ layout of its parent (whose folders are .Name directories); "+
+				"give it as a maildir source of its own", nil)})
 		}
 		folders = append(folders, plusPlusFolders(root, plus, warn)...)
 	} else if folders, err = walkFS(ctx, root, "", folders, warn); err != nil {
@@ -80,15 +96,17 @@ func plusPlusFolders(root string, names []string, warn func(string, error)) []fo
 
 // walkFS adds the LAYOUT=fs folders under dir, at any depth; a directory
 // that is not a Maildir is still searched (it may be a folder that holds
-// only subfolders). Dot directories are left out.
+// only subfolders). Dot directories are left out. A directory that cannot
+// be read is added with err set (a failure Ref), named prefix.
 func walkFS(ctx context.Context, dir, prefix string, out []folder, warn func(string, error)) ([]folder, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		warn(dir, fmt.Errorf("skipped: %w", err))
-		return out, nil
+		f := folder{name: prefix, dir: dir}
+		f.err = source.Unreadable("cannot read folder "+f.show(), err)
+		return append(out, f), nil
 	}
 	for _, e := range ents {
 		n := e.Name()

@@ -24,10 +24,12 @@ type Options struct {
 	// IncludeDeleted lists messages flagged T (\Deleted) too; by default
 	// they are skipped.
 	IncludeDeleted bool
-	// Warn is told about what is skipped or kept in a degraded form: a
-	// folder name that does not decode, a keyword letter without a
-	// dovecot-keywords entry (once per folder and letter), an unreadable
-	// directory. nil means discard.
+	// Warn is told about what is kept in a degraded form without losing
+	// mail: a folder name that does not decode, a keyword letter without
+	// a dovecot-keywords entry (once per folder and letter), keywords that
+	// cannot be read, a second file of one message. What cannot be read
+	// is listed as a failure Ref instead (see the package documentation).
+	// nil means discard.
 	Warn func(path string, err error)
 }
 
@@ -36,9 +38,10 @@ type Options struct {
 type Source struct {
 	opts Options
 
-	mu    sync.Mutex
-	dirs  map[string]string // folder name -> directory, from the last discovery
-	files map[string]string // Ref.ID -> file path, from the last List
+	mu     sync.Mutex
+	dirs   map[string]string // folder name -> directory, from the last discovery
+	files  map[string]string // Ref.ID -> file path, from the last List
+	failed map[string]error  // failure Ref ID -> why it cannot be read
 }
 
 var _ source.Source = (*Source)(nil)
@@ -55,24 +58,39 @@ func New(opts Options) (*Source, error) {
 	if opts.Warn == nil {
 		opts.Warn = func(string, error) {}
 	}
-	return &Source{opts: opts, files: map[string]string{}}, nil
+	return &Source{opts: opts, files: map[string]string{}, failed: map[string]error{}}, nil
 }
 
 // List calls fn for every message, folders sorted by name and messages
 // by unique name within a folder. A message present in both cur/ and
 // new/ (caught while another client moves it) is listed once, from cur/.
-// An error from fn is returned as is.
+// What cannot be read is listed as a failure Ref. An error from fn is
+// returned as is.
 func (s *Source) List(ctx context.Context, fn func(source.Ref) error) error {
 	folders, err := s.discover(ctx)
 	if err != nil {
 		return err
 	}
 	for _, f := range folders {
-		if err := s.listFolder(ctx, f, fn); err != nil {
+		if f.err != nil {
+			err = s.fail(f.name+"/", f.name, f.err, fn)
+		} else {
+			err = s.listFolder(ctx, f, fn)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// fail lists a failure Ref: its Open returns err. Its ID is id: a folder's
+// name and "/", or a folder's name, "/" and a file's unique name.
+func (s *Source) fail(id, folder string, err error, fn func(source.Ref) error) error {
+	s.mu.Lock()
+	s.failed[id] = err
+	s.mu.Unlock()
+	return fn(source.Ref{ID: id, Folder: folder})
 }
 
 // discover finds the folders and remembers where they are for Open.
@@ -83,7 +101,9 @@ func (s *Source) discover(ctx context.Context) ([]folder, error) {
 	}
 	dirs := make(map[string]string, len(folders))
 	for _, f := range folders {
-		dirs[f.name] = f.dir
+		if f.err == nil {
+			dirs[f.name] = f.dir
+		}
 	}
 	s.mu.Lock()
 	s.dirs = dirs
@@ -97,6 +117,7 @@ type file struct {
 	sub    string // "cur" or "new"
 	name   string // the file name, info included
 	info   fs.FileInfo
+	err    error // why it cannot be read: listed as a failure Ref
 }
 
 func (f file) path(dir string) string { return filepath.Join(dir, f.sub, f.name) }
@@ -104,7 +125,10 @@ func (f file) path(dir string) string { return filepath.Join(dir, f.sub, f.name)
 func (s *Source) listFolder(ctx context.Context, f folder, fn func(source.Ref) error) error {
 	files, err := s.readFolder(ctx, f.dir)
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return err
+		}
+		return s.fail(f.name+"/", f.name, source.Unreadable("cannot read folder "+f.show(), err), fn)
 	}
 	kw, err := readKeywords(f.dir)
 	if err != nil {
@@ -114,6 +138,12 @@ func (s *Source) listFolder(ctx context.Context, f folder, fn func(source.Ref) e
 	warned := map[byte]bool{}
 	s.mu.Lock()
 	for _, m := range files {
+		if m.err != nil {
+			id := f.name + "/" + m.unique
+			s.failed[id] = m.err
+			refs = append(refs, source.Ref{ID: id, Folder: f.name})
+			continue
+		}
 		ref, ok := s.ref(f, m, kw, warned)
 		if ok {
 			s.files[ref.ID] = m.path(f.dir)
@@ -166,16 +196,28 @@ func (s *Source) readFolder(ctx context.Context, dir string) ([]file, error) {
 	})
 	out := files[:0]
 	for _, f := range files {
-		if n := len(out); n > 0 && out[n-1].unique == f.unique {
-			s.opts.Warn(f.path(dir), fmt.Errorf("skipped: same unique name as %s", out[n-1].path(dir)))
+		n := len(out)
+		if n == 0 || out[n-1].unique != f.unique {
+			out = append(out, f)
 			continue
 		}
-		out = append(out, f)
+		if prev := out[n-1]; prev.err == nil && f.err == nil && prev.info.Size() != f.info.Size() {
+			// Two different messages under one name: the one in new/
+			// would be lost.
+			f.unique += "#" + f.sub
+			f.err = source.Unreadable(fmt.Sprintf("cannot read %s: another file, %s, has the same unique name "+
+				"but other bytes; give the file a unique name of its own", f.path(dir), prev.path(dir)), nil)
+			out = append(out, f)
+			continue
+		}
+		s.opts.Warn(f.path(dir), fmt.Errorf("read once: the same message as %s (another client is moving it)", out[n-1].path(dir)))
 	}
 	return out, nil
 }
 
-// readSub reads one of cur/ and new/; a missing one is empty.
+// readSub reads one of cur/ and new/; a missing one is empty. A file that
+// cannot be read (a link that leads nowhere, a FIFO) is returned with its
+// err set; one that vanishes while being read is left out.
 func readSub(dir, sub string) ([]file, error) {
 	ents, err := os.ReadDir(filepath.Join(dir, sub))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -189,18 +231,23 @@ func readSub(dir, sub string) ([]file, error) {
 		if strings.HasPrefix(e.Name(), ".") || e.IsDir() {
 			continue
 		}
-		info, err := os.Stat(filepath.Join(dir, sub, e.Name())) // follows a symlink
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !info.Mode().IsRegular() {
-			continue
-		}
+		p := filepath.Join(dir, sub, e.Name())
 		unique, _ := splitName(e.Name())
-		files = append(files, file{unique: unique, sub: sub, name: e.Name(), info: info})
+		f := file{unique: unique, sub: sub, name: e.Name()}
+		info, err := os.Stat(p) // follows a symlink
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, lerr := os.Lstat(p); errors.Is(lerr, fs.ErrNotExist) {
+				continue // vanished: another client moved or deleted it
+			}
+		}
+		switch {
+		case err != nil:
+			f.err = source.Unreadable("cannot read "+p, err)
+		case !info.Mode().IsRegular():
+			f.err = source.Unreadable("cannot read "+p+": not a regular file", nil)
+		}
+		f.info = info
+		files = append(files, f)
 	}
 	return files, nil
 }
@@ -209,23 +256,28 @@ func readSub(dir, sub string) ([]file, error) {
 // List saw is gone, it looks in cur/ and new/ for the same unique name
 // with another info (another client changed its flags or moved it from
 // new/ to cur/). A message that is nowhere gives an error wrapping
-// source.ErrNotFound.
+// source.ErrNotFound; a failure Ref, or a file that cannot be read, one
+// wrapping source.ErrUnreadable.
 func (s *Source) Open(ctx context.Context, ref source.Ref) (io.ReadCloser, error) {
+	s.mu.Lock()
+	path, known := s.files[ref.ID]
+	ferr := s.failed[ref.ID]
+	s.mu.Unlock()
+	if ferr != nil {
+		return nil, ferr
+	}
 	i := strings.LastIndexByte(ref.ID, '/')
 	if i < 0 || i == len(ref.ID)-1 {
 		return nil, fmt.Errorf("maildir: open %q: not a Maildir message ID", ref.ID)
 	}
 	name, unique := ref.ID[:i], ref.ID[i+1:]
-	s.mu.Lock()
-	path, known := s.files[ref.ID]
-	s.mu.Unlock()
 	if known {
 		f, err := os.Open(path)
 		if err == nil {
 			return crlf.NewReader(f, f), nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("maildir: open %s: %w", ref.ID, err)
+			return nil, source.Unreadable("cannot read "+path, err)
 		}
 	}
 	return s.openRenamed(ctx, name, unique, ref.ID)
@@ -251,7 +303,7 @@ func (s *Source) openRenamed(ctx context.Context, name, unique, id string) (io.R
 			return crlf.NewReader(f, f), nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("maildir: open %s: %w", id, err)
+			return nil, source.Unreadable("cannot read "+path, err)
 		}
 	}
 	return nil, fmt.Errorf("maildir: open %s: renamed while opening: %w", id, source.ErrNotFound)

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/mailferry/mailferry/source"
 )
 
 // An account is one local mail store directory of the profile.
@@ -19,20 +22,36 @@ type account struct {
 	typ     string // server type from prefs.js, "" when found by scanning
 	server  string // server id from prefs.js, "" when found by scanning
 	maildir bool   // prefs.js says maildir store
-	primary bool   // its folders are the top level
+	primary bool   // the default account (listed first)
+	local   bool   // Local Folders: "on this computer", not an account the person named
+	merged  bool   // its folders are the top level: primary, Local Folders, or Options.MergeAccounts
+}
+
+// A failure is something that holds mail and is not read: it is listed
+// as a failure Ref whose Open returns err.
+type failure struct {
+	ref source.Ref
+	err error
 }
 
 var (
 	errIMAP  = errors.New("skipped: IMAP mail is on its server")
 	errNews  = errors.New("skipped: news (NNTP) is not mail to migrate")
 	errFeeds = errors.New("skipped: RSS feeds are not mail to migrate")
-	errStale = errors.New("skipped: no account of prefs.js uses this directory")
+	errStale = errors.New("skipped: no account of prefs.js uses this directory, and it holds no mail")
 	errNoDir = errors.New("skipped: the account's directory does not exist")
 )
 
+// A discovery is what findAccounts found.
+type discovery struct {
+	accts []*account // in listing order, named, primary and merged set
+	fails []failure  // directories that hold mail but are not read
+}
+
 // findAccounts returns the accounts under Path, in listing order, with
-// their names and primary set.
-func findAccounts(path string, warn func(string, error)) ([]*account, error) {
+// their names, primary and merged set (merge names the accounts of
+// Options.MergeAccounts), and the directories left out that hold mail.
+func findAccounts(path string, merge []string, warn func(string, error)) (*discovery, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -40,25 +59,31 @@ func findAccounts(path string, warn func(string, error)) ([]*account, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%s: not a directory", path)
 	}
-	var accts []*account
-	primary := ""
+	d := &discovery{}
+	var p profile
 	switch {
 	case isProfile(path):
-		accts, primary, err = profileAccounts(path, filepath.Join(path, "Mail"), warn)
+		p, err = profileAccounts(path, filepath.Join(path, "Mail"), d, warn)
 	case isAccount(path):
-		accts = []*account{{dir: path}}
+		d.accts = []*account{{dir: path}}
 	case filepath.Base(path) == "Mail" && fileExists(filepath.Join(filepath.Dir(path), "prefs.js")):
-		accts, primary, err = profileAccounts(filepath.Dir(path), path, warn)
+		p, err = profileAccounts(filepath.Dir(path), path, d, warn)
 	default:
-		accts, err = scanMail(path, nil, warn)
+		d.accts, err = scanMail(path, nil, warn)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if len(accts) == 0 {
+	if len(d.accts) == 0 {
 		return nil, fmt.Errorf("%s: no local mail store (Thunderbird profile, Mail/ or account directory)", path)
 	}
-	return arrange(accts, primary), nil
+	d.accts = arrange(d.accts, p.primary)
+	return d, mergeAccounts(d.accts, merge)
+}
+
+// profile is what prefs.js says about the accounts as a whole.
+type profile struct {
+	primary string // the primary server's id
 }
 
 // isProfile reports whether dir looks like a Thunderbird profile.
@@ -87,23 +112,24 @@ func isAccount(dir string) bool {
 	return false
 }
 
-// profileAccounts reads prefs.js of profile and returns the local
-// accounts stored under mailDir, and the primary server's id.
-func profileAccounts(profile, mailDir string, warn func(string, error)) ([]*account, string, error) {
-	if filepath.Clean(mailDir) == filepath.Join(profile, "Mail") {
-		warnSkippedDirs(profile, warn)
+// profileAccounts reads prefs.js of dir and sets d.accts to the local
+// accounts stored under mailDir.
+func profileAccounts(dir, mailDir string, d *discovery, warn func(string, error)) (profile, error) {
+	if filepath.Clean(mailDir) == filepath.Join(dir, "Mail") {
+		warnSkippedDirs(dir, warn)
 	}
-	p, err := readPrefs(filepath.Join(profile, "prefs.js"))
+	p, err := readPrefs(filepath.Join(dir, "prefs.js"))
 	if err != nil {
-		warn(filepath.Join(profile, "prefs.js"), fmt.Errorf("ignored: %w", err))
+		warn(filepath.Join(dir, "prefs.js"), fmt.Errorf("ignored: %w", err))
 	}
-	accts, claimed := prefsAccounts(p, profile, mailDir, warn)
+	accts, claimed := prefsAccounts(p, dir, mailDir, warn)
 	if len(accts) == 0 {
-		accts, err = scanMail(mailDir, claimed, warn)
-		return accts, "", err
+		d.accts, err = scanMail(mailDir, claimed, warn)
+		return profile{}, err
 	}
-	warnUnclaimed(mailDir, claimed, warn)
-	return accts, p.primaryServer(), nil
+	d.accts = accts
+	d.fails = unclaimed(mailDir, claimed, warn)
+	return profile{primary: p.primaryServer()}, nil
 }
 
 // warnSkippedDirs reports the profile directories that are never read.
@@ -121,6 +147,7 @@ func warnSkippedDirs(profile string, warn func(string, error)) {
 func prefsAccounts(p prefs, profile, mailDir string, warn func(string, error)) ([]*account, map[string]bool) {
 	claimed := map[string]bool{}
 	var accts []*account
+	localServer := p["mail.accountmanager.localfoldersserver"]
 	for _, s := range p.servers(profile) {
 		if s.dir == "" {
 			continue
@@ -137,7 +164,8 @@ func prefsAccounts(p prefs, profile, mailDir string, warn func(string, error)) (
 			warn(s.dir, errNoDir)
 			continue
 		}
-		accts = append(accts, &account{dir: s.dir, name: s.name, typ: s.typ, server: s.id, maildir: s.maildir})
+		local := s.id == localServer || localServer == "" && s.typ == "none" && filepath.Base(s.dir) == "Local Folders"
+		accts = append(accts, &account{dir: s.dir, name: s.name, typ: s.typ, server: s.id, maildir: s.maildir, local: local})
 	}
 	return accts, claimed
 }
@@ -165,15 +193,52 @@ func skipType(typ string) error {
 	return nil
 }
 
-// warnUnclaimed reports the subdirectories of mailDir no server claims.
-func warnUnclaimed(mailDir string, claimed map[string]bool, warn func(string, error)) {
+// unclaimed returns a failure for each subdirectory of mailDir that no
+// server claims and that holds mail (left by an account the person
+// removed, keeping its mail); the others are reported to warn.
+func unclaimed(mailDir string, claimed map[string]bool, warn func(string, error)) []failure {
 	ents, _ := os.ReadDir(mailDir)
+	var fails []failure
 	for _, e := range ents {
-		d := filepath.Join(mailDir, e.Name())
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && !claimed[d] {
+		n, d := e.Name(), filepath.Join(mailDir, e.Name())
+		switch {
+		case !e.IsDir() || strings.HasPrefix(n, ".") || claimed[d]:
+		case holdsMail(d):
+			fails = append(fails, failure{ref: source.Ref{ID: n, Folder: nfc(n)}, err: source.Unreadable(
+				"cannot read folder "+d+": no account of prefs.js uses this directory (left by a removed account?), "+
+					"so its mail is not copied; to copy it, add thunderbird:"+d+" as a source of its own; "+
+					"to leave it, add "+n+" to this source's exclude", nil)})
+		default:
 			warn(d, errStale)
 		}
 	}
+	return fails
+}
+
+// holdsMail reports whether the tree at dir may hold mail: a file with
+// bytes in it that is not one of Thunderbird's index or settings files.
+// A tree that cannot be read may.
+func holdsMail(dir string) bool {
+	found := false
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case p != dir && strings.HasPrefix(d.Name(), "."):
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		case d.IsDir() || notMail(d.Name()):
+		default:
+			fi, err := d.Info()
+			if err != nil || fi.Size() > 0 {
+				found = true
+				return filepath.SkipAll
+			}
+		}
+		return nil
+	})
+	return found || err != nil
 }
 
 // scanMail returns every subdirectory of mailDir as an account, except
@@ -191,14 +256,14 @@ func scanMail(mailDir string, skip map[string]bool, warn func(string, error)) ([
 		case strings.HasPrefix(n, "Feeds"):
 			warn(d, errFeeds)
 		default:
-			accts = append(accts, &account{dir: d})
+			accts = append(accts, &account{dir: d, local: n == "Local Folders"})
 		}
 	}
 	return accts, nil
 }
 
-// arrange sets each account's key, name and primary flag and sorts them:
-// the primary first, then by key.
+// arrange sets each account's key, name, primary and merged flags and
+// sorts them: the primary first, then by key. Local Folders is merged.
 func arrange(accts []*account, primaryServer string) []*account {
 	keys := map[string]int{}
 	for _, a := range accts {
@@ -213,7 +278,32 @@ func arrange(accts []*account, primaryServer string) []*account {
 		return strings.Compare(a.key, b.key)
 	})
 	nameAccounts(accts)
+	for _, a := range accts {
+		a.merged = a.primary || a.local
+	}
 	return accts
+}
+
+// mergeAccounts merges the accounts that names names (by their name or
+// their directory name; "*" for every one) into the top level. A name
+// that no account has is an error naming the accounts there are.
+func mergeAccounts(accts []*account, names []string) error {
+	var have []string
+	for _, a := range accts {
+		have = append(have, fmt.Sprintf("%q (directory %s)", a.name, filepath.Base(a.dir)))
+	}
+	for _, n := range names {
+		found := false
+		for _, a := range accts {
+			if n == "*" || n == a.name || n == a.key || n == filepath.Base(a.dir) {
+				a.merged, found = true, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("merge_accounts: no account %q in this profile (its accounts: %s)", n, strings.Join(have, ", "))
+		}
+	}
+	return nil
 }
 
 // choosePrimary picks the account whose folders are the top level (see
@@ -225,7 +315,7 @@ func choosePrimary(accts []*account, primaryServer string) *account {
 		if primaryServer != "" && a.server == primaryServer {
 			return a
 		}
-		if a.typ == "none" || (a.typ == "" && a.key == "Local Folders") {
+		if a.local {
 			local = cmp.Or(local, a)
 		} else {
 			others = append(others, a)
@@ -268,7 +358,7 @@ func uniqueName(n string, used map[string]int) string {
 // folder returns the folder path of a folder of the account.
 func (a *account) folder(inner string) string {
 	inner = nfc(inner)
-	if a.primary {
+	if a.merged {
 		return inner
 	}
 	if inner == "" {

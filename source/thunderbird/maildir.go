@@ -23,7 +23,7 @@ import (
 // source/mbox does.
 const maxHeader = 64 << 10
 
-var errNotFolder = errors.New("skipped: not a folder of a maildir store")
+var errNoMail = errors.New("skipped: not a folder of a maildir store, and it holds no mail")
 
 // An mdFolder is one folder of a Thunderbird maildir store.
 type mdFolder struct {
@@ -49,51 +49,79 @@ func hasMaildirFolder(dir string) bool {
 	return false
 }
 
-// maildirFolders returns the folders of the maildir store at dir, sorted
-// by rel: each directory with cur/ or new/, subfolders in NAME.sbd/.
-// Other directories and files that are not Thunderbird's own are
-// reported to warn.
-func maildirFolders(ctx context.Context, dir string, warn func(string, error)) ([]mdFolder, error) {
-	var out []mdFolder
-	err := walkMaildir(ctx, dir, "", "", &out, warn)
-	sortBy(out, func(f mdFolder) string { return f.rel })
-	return out, err
+// maildirFolders returns the folders of the maildir store of account a,
+// sorted by rel: each directory with cur/ or new/, subfolders in
+// NAME.sbd/. Directories and files that are neither folders nor
+// Thunderbird's own, and may hold mail, are returned as failures.
+func maildirFolders(ctx context.Context, a *account, warn func(string, error)) ([]mdFolder, []failure, error) {
+	w := &mdWalk{acct: a, warn: warn}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	ents, err := os.ReadDir(a.dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := w.walk(ctx, a.dir, "", "", ents); err != nil {
+		return nil, nil, err
+	}
+	sortBy(w.folders, func(f mdFolder) string { return f.rel })
+	return w.folders, w.fails, nil
 }
 
-func walkMaildir(ctx context.Context, dir, rel, name string, out *[]mdFolder, warn func(string, error)) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", dir, err)
-	}
+// mdWalk walks the directories of a maildir store.
+type mdWalk struct {
+	acct    *account
+	warn    func(string, error)
+	folders []mdFolder
+	fails   []failure
+}
+
+func (w *mdWalk) walk(ctx context.Context, dir, rel, name string, ents []os.DirEntry) error {
 	for _, e := range ents {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		n, p := e.Name(), filepath.Join(dir, e.Name())
 		switch {
-		case strings.HasPrefix(n, ".") || !e.IsDir() && metaFile(n):
+		case strings.HasPrefix(n, ".") || notMail(n):
 		case e.IsDir() && strings.HasSuffix(n, ".sbd") && len(n) > 4:
-			if err := walkMaildir(ctx, p, rel+n+"/", name+strings.TrimSuffix(n, ".sbd")+"/", out, warn); err != nil {
+			sub, err := os.ReadDir(p)
+			if err != nil {
+				w.fail(rel+n, name+strings.TrimSuffix(n, ".sbd"), source.Unreadable("cannot read folder "+p, err))
+				continue
+			}
+			if err := w.walk(ctx, p, rel+n+"/", name+strings.TrimSuffix(n, ".sbd")+"/", sub); err != nil {
 				return err
 			}
 		case e.IsDir() && isMaildirFolder(p):
-			*out = append(*out, mdFolder{rel: rel + n, name: name + n, dir: p})
+			w.folders = append(w.folders, mdFolder{rel: rel + n, name: name + n, dir: p})
+		case holdsMail(p):
+			w.fail(rel+n, name+n, source.Unreadable("cannot read "+p+": not a folder of Thunderbird's maildir store "+
+				"(a folder has cur/ and new/, its subfolders are in NAME.sbd/); give it as a source of its own", nil))
 		default:
-			warn(p, errNotFolder)
+			w.warn(p, errNoMail)
 		}
 	}
 	return nil
 }
 
-// metaFile reports whether a file of an account directory is one of
-// Thunderbird's index and settings files.
-func metaFile(name string) bool {
+// fail records a failure for the entry at rel (its path in the account)
+// whose folder would be name.
+func (w *mdWalk) fail(rel, name string, err error) {
+	w.fails = append(w.fails, failure{ref: source.Ref{ID: w.acct.key + "/" + rel, Folder: w.acct.folder(name)}, err: err})
+}
+
+// notMail reports whether an entry of an account directory is known to
+// hold no mail: Thunderbird's index, settings and search files, and the
+// desktop's own files.
+func notMail(name string) bool {
 	switch strings.ToLower(name) {
-	case "filterlog.html", "junklog.html", "msgfilterrules.dat", "popstate.dat":
+	case "filterlog.html", "junklog.html", "msgfilterrules.dat", "popstate.dat", "desktop.ini", "thumbs.db":
 		return true
 	}
 	switch strings.ToLower(filepath.Ext(name)) {
-	case ".msf", ".dat", ".json", ".html":
+	case ".msf", ".dat", ".json", ".html", ".mozmsgs", ".sqlite":
 		return true
 	}
 	return false
@@ -103,17 +131,20 @@ func metaFile(name string) bool {
 type mdStore struct {
 	key    string // Ref.ID prefix: account key, "/", rel
 	folder string // Ref.Folder
+	inbox  bool   // the account's Inbox
+	dir    string
 	src    *maildir.Source
 	opts   Options
-	warned bool // a stray subfolder was reported
+	fails  *failures
 }
 
-func newMDStore(a *account, f mdFolder, opts Options) (*mdStore, error) {
+func newMDStore(a *account, f mdFolder, opts Options, fails *failures) (*mdStore, error) {
 	src, err := maildir.New(maildir.Options{Path: f.dir, IncludeDeleted: opts.IncludeDeleted, Warn: opts.Warn})
 	if err != nil {
 		return nil, err
 	}
-	return &mdStore{key: a.key + "/" + f.rel, folder: a.folder(f.name), src: src, opts: opts}, nil
+	return &mdStore{key: a.key + "/" + f.rel, folder: a.folder(f.name), inbox: isInbox(f.name), dir: f.dir,
+		src: src, opts: opts, fails: fails}, nil
 }
 
 func (s *mdStore) prefix() string { return s.key }
@@ -125,12 +156,18 @@ func (s *mdStore) close() error { return s.src.Close() }
 
 // list gives the folder's messages with the flags of their headers; the
 // expunged ones, and \Deleted ones unless IncludeDeleted, are left out.
-func (s *mdStore) list(ctx context.Context, fn func(source.Ref) error) error {
+// A folder inside the folder (Thunderbird keeps subfolders in NAME.sbd/)
+// is one failure Ref.
+func (s *mdStore) list(ctx context.Context, fn func(source.Ref, bool) error) error {
+	stray := map[string]bool{}
 	return s.src.List(ctx, func(r source.Ref) error {
 		if r.Folder != "" {
-			if !s.warned {
-				s.warned = true
-				s.opts.Warn(s.key+r.ID, errNotFolder)
+			if top, _, _ := strings.Cut(r.Folder, "/"); !stray[top] {
+				stray[top] = true
+				d := filepath.Join(s.dir, top)
+				return fn(s.fails.add(source.Ref{ID: s.key + "/" + top + "/", Folder: s.folder + "/" + nfc(top)},
+					source.Unreadable("cannot read folder "+d+": a maildir folder inside a folder of Thunderbird's maildir store, "+
+						"where Thunderbird keeps none (subfolders are in NAME.sbd/); give it as a maildir source of its own", nil)), s.inbox)
 			}
 			return nil
 		}
@@ -138,7 +175,7 @@ func (s *mdStore) list(ctx context.Context, fn func(source.Ref) error) error {
 		if !ok {
 			return nil
 		}
-		return fn(ref)
+		return fn(ref, s.inbox)
 	})
 }
 
@@ -148,10 +185,12 @@ func (s *mdStore) list(ctx context.Context, fn func(source.Ref) error) error {
 func (s *mdStore) ref(ctx context.Context, r source.Ref) (ref source.Ref, ok bool) {
 	ref = source.Ref{ID: s.key + r.ID, Folder: s.folder, Size: r.Size, Flags: r.Flags, Date: r.Date}
 	hdr, err := s.header(ctx, r)
-	if errors.Is(err, source.ErrNotFound) {
+	switch {
+	case errors.Is(err, source.ErrNotFound):
 		return ref, false
-	}
-	if err != nil {
+	case errors.Is(err, source.ErrUnreadable):
+		return ref, true // a failure: Open says why
+	case err != nil:
 		s.opts.Warn(ref.ID, fmt.Errorf("flags not read: %w", err))
 		return ref, true
 	}

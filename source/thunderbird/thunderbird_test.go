@@ -148,8 +148,10 @@ func buildProfile(t testing.TB) string {
 	write(t, root, md+"Inbox.sbd/Projects.msf", "mork")
 
 	write(t, root, "Mail/Feeds/Blog", mboxOf(msg("feed item", "0000", "", "RSS.\n")))
-	write(t, root, "Mail/old.example.org/Inbox", mboxOf(msg("stale", "0000", "", "Stale.\n")))
-	write(t, root, "Mail/leftover/Inbox", mboxOf(msg("leftover", "0000", "", "Leftover.\n")))
+	// Directories no account uses, without mail: left out with a warning
+	// (those with mail are failures: TestStaleDirectories).
+	write(t, root, "Mail/old.example.org/Inbox.msf", "mork")
+	mkdir(t, root, "Mail/leftover/Trash.sbd")
 	// ImapMail must never be read: a valid mbox whose message must not be
 	// listed, and files that would fail or warn if they were read.
 	write(t, root, "ImapMail/imap.example.org/INBOX", mboxOf(msg("imap", "0000", "", "IMAP.\n")))
@@ -165,24 +167,27 @@ func crlf(s string) []byte {
 	return sourcetest.CRLF([]byte(strings.ReplaceAll(s, "\n>From ", "\nFrom ")))
 }
 
-// profileWant is what the test profile must yield, in order.
+// profileWant is what the test profile must yield, in order: every
+// account's filed folders (the primary, then by directory name: Local
+// Folders, then pop.example-1.net), then every account's Inbox in the
+// same order. Local Folders is merged into the top level with the
+// primary account; the other account sits under its name.
 func profileWant() []sourcetest.Message {
-	lf := "Local Folders/"
 	other := `René "work"/`
 	return []sourcetest.Message{
 		{Folder: "Drafts", Body: crlf(draft)},
 		{Folder: "Envoyés", Body: crlf(envoye), Flags: []string{`\Seen`}},
-		{Folder: "Inbox", Body: crlf(inRead), Flags: []string{`\Seen`, "$label1", "project"}},
-		{Folder: "Inbox", Body: crlf(inTrap), Flags: []string{`\Answered`, `\Flagged`}},
 		{Folder: "Inbox/Work", Body: crlf(work)},
 		{Folder: "Inbox/Work/2024", Body: crlf(work2024), Flags: []string{`\Flagged`}},
 		{Folder: "Sent", Body: []byte(sent), Flags: []string{`\Seen`}},
 		{Folder: "Trash", Body: crlf(trashRead), Flags: []string{`\Seen`}},
-		{Folder: lf + "Archives", Body: crlf(archived), Flags: []string{`\Seen`, `\Answered`}},
+		{Folder: "Archives", Body: crlf(archived), Flags: []string{`\Seen`, `\Answered`}},
+		{Folder: other + "Inbox/Projects", Body: crlf(mdProject), Flags: []string{`\Answered`}},
+		{Folder: "Inbox", Body: crlf(inRead), Flags: []string{`\Seen`, "$label1", "project"}},
+		{Folder: "Inbox", Body: crlf(inTrap), Flags: []string{`\Answered`, `\Flagged`}},
 		{Folder: other + "Inbox", Body: crlf(mdRead), Flags: []string{`\Seen`, "$label2"}},
 		{Folder: other + "Inbox", Body: crlf(mdNoDate), Date: mtime},
 		{Folder: other + "Inbox", Body: crlf(mdEnvelope), Flags: []string{`\Seen`, `\Flagged`}},
-		{Folder: other + "Inbox/Projects", Body: crlf(mdProject), Flags: []string{`\Answered`}},
 	}
 }
 
@@ -303,9 +308,12 @@ func TestAccountPath(t *testing.T) {
 	root := buildProfile(t)
 	want := profileWant()
 	s := newSource(t, Options{Path: filepath.Join(root, "Mail", "pop.example-1.net")})
-	md := want[9:]
-	for i := range md {
-		_, md[i].Folder, _ = strings.Cut(md[i].Folder, "/")
+	var md []sourcetest.Message
+	for _, m := range want {
+		if inner, ok := strings.CutPrefix(m.Folder, `René "work"/`); ok {
+			m.Folder = inner
+			md = append(md, m)
+		}
 	}
 	sourcetest.Check(t, s, md)
 
@@ -324,8 +332,8 @@ func TestNoPrefs(t *testing.T) {
 	var w warnings
 	s := newSource(t, Options{Path: root, Warn: w.warn})
 	sourcetest.Check(t, s, []sourcetest.Message{
+		{Folder: "Trash", Body: crlf(trashRead), Flags: []string{`\Seen`}},
 		{Folder: "Inbox", Body: crlf(inRead), Flags: []string{`\Seen`, "$label1", "project"}},
-		{Folder: "Local Folders/Trash", Body: crlf(trashRead), Flags: []string{`\Seen`}},
 	})
 	if !w.has("Feeds-1: " + errFeeds.Error()) {
 		t.Errorf("no Feeds warning in %q", w.paths)
@@ -337,15 +345,15 @@ func TestNoPrefs(t *testing.T) {
 func TestIncludeDeleted(t *testing.T) {
 	root := t.TempDir()
 	del := msg("deleted", "0001", "X-Status: D\n", "Deleted.\n")
-	write(t, root, "Local Folders/Inbox", mboxOf(del, inGone))
-	write(t, root, "Local Folders/Inbox.msf", "mork")
-	write(t, root, "Local Folders/Trash/cur/1", del)
-	write(t, root, "Local Folders/Trash/cur/2", mdGone)
-	path := filepath.Join(root, "Local Folders")
-	sourcetest.Check(t, newSource(t, Options{Path: path}), nil)
+	write(t, root, "Mail/Local Folders/Inbox", mboxOf(del, inGone))
+	write(t, root, "Mail/Local Folders/Inbox.msf", "mork")
+	write(t, root, "Mail/maildir.example.net/Trash/cur/1", del)
+	write(t, root, "Mail/maildir.example.net/Trash/cur/2", mdGone)
+	sourcetest.Check(t, newSource(t, Options{Path: root}), nil)
 	flags := []string{`\Seen`, `\Deleted`}
-	sourcetest.Check(t, newSource(t, Options{Path: path, IncludeDeleted: true}), []sourcetest.Message{
+	sourcetest.Check(t, newSource(t, Options{Path: root, IncludeDeleted: true}), []sourcetest.Message{
 		{Folder: "Trash", Body: crlf(del), Flags: flags},
+		{Folder: "Inbox", Body: crlf(del), Flags: flags},
 	})
 }
 
@@ -428,7 +436,7 @@ user_pref("mail.server.server2.type", "none");
 	write(t, root, "Mail/Local Folders/Inbox", mboxOf(inRead))
 	write(t, root, "Mail/pop.example.net/Trash", mboxOf(trashRead))
 	sourcetest.Check(t, newSource(t, Options{Path: root}), []sourcetest.Message{
-		{Folder: "Inbox", Body: crlf(inRead), Flags: []string{`\Seen`, "$label1", "project"}},
 		{Folder: "me@example.net/Trash", Body: crlf(trashRead), Flags: []string{`\Seen`}},
+		{Folder: "Inbox", Body: crlf(inRead), Flags: []string{`\Seen`, "$label1", "project"}},
 	})
 }
