@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/mailtime"
 	"github.com/mailferry/mailferry/source"
 	"github.com/mailferry/mailferry/source/maildir"
 	"github.com/mailferry/mailferry/source/mbox"
@@ -207,7 +208,7 @@ func hasDate(hdr []byte) bool {
 	if err != nil {
 		return false
 	}
-	_, err = msg.Header.Date()
+	_, err = mailtime.ParseDate(msg.Header.Get("Date"))
 	return err == nil
 }
 
