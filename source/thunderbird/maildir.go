@@ -147,7 +147,7 @@ func (s *mdStore) list(ctx context.Context, fn func(source.Ref) error) error {
 // header that cannot be read is reported and the message listed without
 // its flags, so that Open reports the failure for it.
 func (s *mdStore) ref(ctx context.Context, r source.Ref) (ref source.Ref, ok bool) {
-	ref = source.Ref{ID: s.key + r.ID, Folder: s.folder, Size: r.Size, Flags: r.Flags, Date: r.Date}
+	ref = source.Ref{ID: s.key + r.ID, Folder: s.folder, SizeEstimate: r.ApproxSize(), Flags: r.Flags, Date: r.Date}
 	hdr, err := s.header(ctx, r)
 	if errors.Is(err, source.ErrNotFound) {
 		return ref, false
