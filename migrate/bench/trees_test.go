@@ -69,7 +69,7 @@ func BenchmarkTrees(b *testing.B) {
 			b.Fatalf("bare client: %v", err)
 		}
 		bare := time.Since(start)
-		rows = append(rows, fmt.Sprintf("| %s, bare client, LITERAL+ pipelined | %v | %.0f | %.1f | | 1.00 | | |", t.name,
+		rows = append(rows, fmt.Sprintf("| %s, bare client, LITERAL+ pipelined | %v | %.0f | %.1f | | | 1.00 | | |", t.name,
 			bare.Round(time.Millisecond), float64(n)/bare.Seconds(), float64(total)/1e6/bare.Seconds()))
 		run := func(label, user, bin string) {
 			res := ferryTree(b, s.IMAPAddr, filepath.Join(dir, "job-"+user), user, bin, t.scheme+root)
@@ -77,9 +77,9 @@ func BenchmarkTrees(b *testing.B) {
 			listed, last := progressFigures(res.Output)
 			ratio := bare.Seconds() / res.Wall.Seconds()
 			b.ReportMetric(ratio, user+"-ratio")
-			rows = append(rows, fmt.Sprintf("| %s, %s | %v | %.0f | %.1f | %.1f MiB | %.2f | %s | %s |", t.name, label,
+			rows = append(rows, fmt.Sprintf("| %s, %s | %v | %.0f | %.1f | %.1f MiB | %v | %.2f | %s | %s |", t.name, label,
 				res.Wall.Round(time.Millisecond), float64(n)/res.Wall.Seconds(), float64(total)/1e6/res.Wall.Seconds(),
-				float64(res.MaxRSS)/(1<<20), ratio, listed, last))
+				float64(res.MaxRSS)/(1<<20), res.CPU.Round(10*time.Millisecond), ratio, listed, last))
 		}
 		if before != "" {
 			run("mailferry before ("+filepath.Base(before)+")", "before-"+t.name, before)
@@ -87,8 +87,8 @@ func BenchmarkTrees(b *testing.B) {
 		run("mailferry", "ferry-"+t.name, bin)
 	}
 	fmt.Printf("\n%d messages in each tree, %.0f MB as sent (CRLF: %d bytes), in %d folders\n\n", n, float64(total)/1e6, total, len(byFolder))
-	fmt.Printf("| tree, client | time | msgs/s | MB/s | peak RSS | ratio | progress: listed | last progress line |\n")
-	fmt.Printf("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
+	fmt.Printf("| tree, client | time | msgs/s | MB/s | peak RSS | CPU | ratio | progress: listed | last progress line |\n")
+	fmt.Printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n")
 	for _, r := range rows {
 		fmt.Println(r)
 	}
