@@ -90,7 +90,9 @@ func (rd *reader) take(ctx context.Context, ref source.Ref, body io.Reader) erro
 		return err
 	}
 	it := &item{spec: rd.spec, ref: ref, folder: rd.folderOf(ref), weight: weight, mem: rd.r.mem}
-	it.sp = newSpool(weight, o.SpoolThreshold, o.SpoolDir, known > 0, func(n int64) error {
+	// A known size above the threshold goes to a temp file: no buffer.
+	prealloc := known > 0 && known <= o.SpoolThreshold
+	it.sp = newSpool(weight, o.SpoolThreshold, o.SpoolDir, prealloc, func(n int64) error {
 		if err := rd.r.mem.Acquire(ctx, n); err != nil {
 			return err
 		}

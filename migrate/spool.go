@@ -39,7 +39,8 @@ type spool struct {
 
 // newSpool returns a spool for one message. charged is the memory
 // charged for it (at most threshold); grow charges n more, and returns
-// an error when it cannot (the run ends). When prealloc is set, the
+// an error when it cannot (the run ends); it may be nil when charged is
+// the threshold (it is then never called). When prealloc is set, the
 // buffer is made with room for charged bytes at once (the size is known
 // or estimated).
 func newSpool(charged, threshold int64, dir string, prealloc bool, grow func(n int64) error) *spool {
