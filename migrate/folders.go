@@ -59,7 +59,7 @@ type folderPlan struct {
 	name   string   // an existing folder; "" to name parts
 	parent string   // an existing folder parts go under; "" for the top
 	parts  []string // the components, as the source names them
-	use   string   // the special-use attribute to create the folder with
+	use    string   // the special-use attribute to create the folder with
 }
 
 // mapFolder returns the target folder for a message of a source whose top

@@ -166,7 +166,7 @@ type Event struct {
 	Ref    source.Ref
 	Folder string
 	Count  int   // EventListed: messages to read
-	Bytes  int64 // EventListed: their octets; otherwise the message's
+	Bytes  int64 // EventListed: their octets as the source announced them (Ref.ApproxSize: exact or estimated); otherwise the message's, as read (0 when it was not read)
 	Err    error
 }
 

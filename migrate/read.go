@@ -45,11 +45,14 @@ func (rd *reader) eventOf(kind EventKind, ref source.Ref, err error) Event {
 	return Event{Kind: kind, Source: rd.spec.Name, Ref: ref, Folder: rd.folderOf(ref), Err: err}
 }
 
-// listed reports the first listing of the source.
+// listed reports the first listing of the source. Its bytes are what
+// the source says of the refs' sizes, exact or estimated (see
+// source.Ref.SizeEstimate); each message's event then gives the bytes
+// really read.
 func (rd *reader) listed(refs []source.Ref, total, known int) {
 	var bytes int64
 	for _, ref := range refs {
-		bytes += ref.Size
+		bytes += ref.ApproxSize()
 	}
 	rd.r.mu.Lock()
 	rd.r.rep.Listed += total
@@ -67,6 +70,20 @@ func (rd *reader) folderOf(ref source.Ref) string {
 // take spools one message while computing its identity, claims its key
 // and queues it for the workers. It waits for room in the memory budget
 // first.
+//
+// The memory budget is a hard bound whatever size the source announced:
+// the message is charged its announced size (exact or estimated; the
+// spool threshold when unknown or larger), its spool never holds more
+// memory than it was charged, and one that turns out larger charges the
+// difference before holding it (see spool), waiting for room. Once read,
+// a message in memory is charged what it holds, and the excess of an
+// overestimate goes back to the budget.
+//
+// Waiting for room in the middle of a message cannot deadlock: the
+// reader (one goroutine over the sources) is the only one that charges
+// the budget, every other holder gives its charge back without waiting
+// for the reader, and no message is charged more than the spool
+// threshold, which is at most the whole budget.
 func (rd *reader) take(ctx context.Context, ref source.Ref, body io.Reader) error {
 	folder, err := rd.r.names.resolve(ctx, rd.folders, rd.spec.Folder, ref.Folder)
 	if err != nil {
@@ -82,19 +99,31 @@ func (rd *reader) take(ctx context.Context, ref source.Ref, body io.Reader) erro
 		return nil
 	}
 	o := &rd.r.opts
-	weight := o.SpoolThreshold
-	if ref.Size > 0 && ref.Size < weight {
-		weight = ref.Size
+	weight, known := o.SpoolThreshold, ref.ApproxSize()
+	if known > 0 && known < weight {
+		weight = known
 	}
 	if err := rd.r.mem.Acquire(ctx, weight); err != nil {
 		return err
 	}
-	it := &item{spec: rd.spec, ref: ref, folder: folder, weight: weight, mem: rd.r.mem,
-		sp: newSpool(ref.Size, o.SpoolThreshold, o.SpoolDir)}
+	it := &item{spec: rd.spec, ref: ref, folder: folder, weight: weight, mem: rd.r.mem}
+	// A known size above the threshold goes to a temp file: no buffer.
+	prealloc := known > 0 && known <= o.SpoolThreshold
+	it.sp = newSpool(weight, o.SpoolThreshold, o.SpoolDir, prealloc, func(n int64) error {
+		if err := rd.r.mem.Acquire(ctx, n); err != nil {
+			return err
+		}
+		it.weight += n
+		return nil
+	})
 	h := identity.New()
 	if _, err := io.Copy(io.MultiWriter(it.sp, h), body); err != nil {
 		it.release()
 		return fmt.Errorf("read %s message %s: %w", rd.spec.Name, ref.ID, err)
+	}
+	if extra := it.sp.trim(); extra > 0 {
+		it.weight -= extra
+		rd.r.mem.Release(extra)
 	}
 	it.id = h.Sum()
 	// Claim in source order, so that of two copies of one message the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 )
 
 // A spool holds one message between its read from the source and its
@@ -18,6 +19,12 @@ import (
 // removed at once, to give the space back, and every later Write and
 // ReadAt returns that error, so that no part of the message can be
 // uploaded as if it were whole.
+//
+// Memory: the spool is given the bytes of memory charged for it (against
+// the run's budget) and never holds a buffer larger than that: to hold
+// more it calls grow for the difference first, which waits for room in
+// the budget. So whatever size a source announced, the bytes in memory
+// never exceed what the budget was charged.
 type spool struct {
 	buf       []byte
 	f         *os.File
@@ -26,12 +33,20 @@ type spool struct {
 	dir       string
 	named     bool  // the temp file still has a name to remove
 	err       error // the write error that spoiled the spool
+	charged   int64 // memory charged for the spool: cap(buf) <= charged
+	grow      func(n int64) error
 }
 
-func newSpool(sizeHint, threshold int64, dir string) *spool {
-	s := &spool{threshold: threshold, dir: dir}
-	if sizeHint > 0 && sizeHint <= threshold {
-		s.buf = make([]byte, 0, sizeHint)
+// newSpool returns a spool for one message. charged is the memory
+// charged for it (at most threshold); grow charges n more, and returns
+// an error when it cannot (the run ends); it may be nil when charged is
+// the threshold (it is then never called). When prealloc is set, the
+// buffer is made with room for charged bytes at once (the size is known
+// or estimated).
+func newSpool(charged, threshold int64, dir string, prealloc bool, grow func(n int64) error) *spool {
+	s := &spool{threshold: threshold, dir: dir, charged: charged, grow: grow}
+	if prealloc && charged > 0 {
+		s.buf = make([]byte, 0, charged)
 	}
 	return s
 }
@@ -40,12 +55,18 @@ func (s *spool) Write(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
-	if s.f == nil && int64(len(s.buf)+len(p)) > s.threshold {
+	need := int64(len(s.buf) + len(p))
+	if s.f == nil && need > s.threshold {
 		if err := s.toFile(); err != nil {
 			return 0, s.spoil(err)
 		}
 	}
 	if s.f == nil {
+		if need > int64(cap(s.buf)) {
+			if err := s.reserve(need); err != nil {
+				return 0, s.spoil(err)
+			}
+		}
 		s.buf = append(s.buf, p...)
 		s.size += int64(len(p))
 		return len(p), nil
@@ -56,6 +77,41 @@ func (s *spool) Write(p []byte) (int, error) {
 		return n, s.spoil(err)
 	}
 	return n, nil
+}
+
+// reserve makes the buffer's capacity at least need (<= threshold),
+// growing by an eighth at least, and charges the memory it lacks first.
+func (s *spool) reserve(need int64) error {
+	c := int64(cap(s.buf))
+	c = min(max(need, c+c/8), s.threshold)
+	if c > s.charged {
+		if err := s.grow(c - s.charged); err != nil {
+			return err
+		}
+		s.charged = c
+	}
+	buf := make([]byte, len(s.buf), c)
+	copy(buf, s.buf)
+	s.buf = buf
+	return nil
+}
+
+// trim gives back the memory charged beyond what the spool holds once it
+// is written: the buffer's capacity, or nothing once the message went to
+// a temp file (then the charge stays: it bounds the spooled messages in
+// flight as before). A buffer less than half full (a size overestimated)
+// is first copied into one of the message's size. It returns the bytes
+// to release from the budget.
+func (s *spool) trim() int64 {
+	if s.f != nil || s.err != nil {
+		return 0
+	}
+	if cap(s.buf) > 2*len(s.buf) {
+		s.buf = slices.Clone(s.buf)
+	}
+	extra := s.charged - int64(cap(s.buf))
+	s.charged -= extra
+	return extra
 }
 
 // toFile moves the message written so far to a new temp file.

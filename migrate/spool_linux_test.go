@@ -21,7 +21,7 @@ import (
 // uploaded as if it were whole.
 func TestSpoolWriteErrorSpoils(t *testing.T) {
 	dir := t.TempDir()
-	sp := newSpool(0, 16, dir)
+	sp := newSpool(16, 16, dir, false, nil)
 	if _, err := sp.Write(bytes.Repeat([]byte("x"), 32)); err != nil || sp.f == nil {
 		t.Fatalf("Write() past the threshold = %v, file %v; want nil and a temp file", err, sp.f)
 	}
@@ -59,7 +59,7 @@ func TestSpoolCannotCreate(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sp := newSpool(0, 16, file)
+	sp := newSpool(16, 16, file, false, nil)
 	if _, err := sp.Write(bytes.Repeat([]byte("x"), 32)); !errors.Is(err, syscall.ENOTDIR) {
 		t.Fatalf("Write() = %v, want ENOTDIR", err)
 	}

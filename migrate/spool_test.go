@@ -9,7 +9,7 @@ import (
 
 func TestSpoolFileIsPrivateAndRemoved(t *testing.T) {
 	dir := t.TempDir()
-	sp := newSpool(0, 16, dir)
+	sp := newSpool(16, 16, dir, false, nil)
 	msg := bytes.Repeat([]byte("0123456789"), 10)
 	if _, err := sp.Write(msg); err != nil {
 		t.Fatal(err)

@@ -15,14 +15,33 @@ type Ref struct {
 	// Folder is the folder path in the source, "/"-separated; "" is the
 	// source's top level (INBOX for a POP3 maildrop).
 	Folder string
-	// Size is the message's length in octets with CRLF line endings when
-	// the source knows it, else 0. For POP3 it is the size LIST reports.
+	// Size is the exact length in octets of what Open returns (CRLF line
+	// endings) when the source knows it without reading the message: the
+	// size POP3 LIST reports, an mbox message's, a Maildir file name's
+	// W=. Else 0.
 	Size int64
+	// SizeEstimate, when Size is 0, is the source's guess of that length,
+	// 0 for none: for an archive file with LF line endings, its size plus
+	// an allowance for the CRs that Open adds (see each kind). The engine
+	// takes Size, else SizeEstimate, for its progress totals until the
+	// message is read and as the first charge against its memory budget;
+	// it counts the bytes it reads, so a wrong estimate costs time, never
+	// memory or a byte of the message.
+	SizeEstimate int64
 	// Flags holds IMAP system flags (`\Seen`, ...) and keywords.
 	Flags []string
 	// Date is the internal date to give the APPEND; the zero time means
 	// the source has none and the caller derives one from the headers.
 	Date time.Time
+}
+
+// ApproxSize returns Size when the source knows it, else SizeEstimate (0
+// when neither is known).
+func (r Ref) ApproxSize() int64 {
+	if r.Size > 0 {
+		return r.Size
+	}
+	return r.SizeEstimate
 }
 
 // A Source lists messages and opens them.

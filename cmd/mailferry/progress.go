@@ -30,8 +30,16 @@ func (c *counts) add(e migrate.Event) bool {
 		c.total += e.Count
 		c.totalBytes += e.Bytes
 	case migrate.EventCopied, migrate.EventPresent, migrate.EventDuplicate, migrate.EventFailed, migrate.EventVanished:
+		// The listing counted the size the source announced, perhaps an
+		// estimate; a message that was read counts its real bytes, in
+		// the total too, so that the totals end exact.
 		c.done++
-		c.doneBtx += e.Ref.Size
+		n := e.Ref.ApproxSize()
+		if e.Bytes > 0 {
+			c.totalBytes += e.Bytes - n
+			n = e.Bytes
+		}
+		c.doneBtx += n
 	default:
 		return false
 	}

@@ -91,7 +91,7 @@ func BenchmarkArchive(b *testing.B) {
 	// with LITERAL+ pipelining: into one folder of 50,000 messages
 	// Dovecot slows down far more than across ten.
 	start := time.Now()
-	if err := bareFolders(b, s.IMAPAddr, byFolder); err != nil {
+	if err := bareFolders(b, s.IMAPAddr, "bare", byFolder); err != nil {
 		b.Fatalf("bare client: %v", err)
 	}
 	bare := time.Since(start)
@@ -134,9 +134,9 @@ func BenchmarkArchive(b *testing.B) {
 }
 
 // bareFolders appends each folder's messages with the pipelined bare
-// client, creating the folders first.
-func bareFolders(b *testing.B, addr string, byFolder map[string][][]byte) error {
-	cl, err := Login(b.Context(), nil, addr, "bare", password)
+// client as user, creating the folders first.
+func bareFolders(b *testing.B, addr, user string, byFolder map[string][][]byte) error {
+	cl, err := Login(b.Context(), nil, addr, user, password)
 	if err != nil {
 		return err
 	}

@@ -5,9 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
-	"net/mail"
 	"strings"
 	"time"
+
+	"github.com/mailferry/mailferry/internal/mailtime"
 )
 
 // MaxHeader bounds how much of a header block is kept for parsing. Bytes of
@@ -420,7 +421,9 @@ func ParseMessageID(v string) string {
 }
 
 // InternalDate returns the date of the newest Received: field, else the
-// Date: field, else the zero time.
+// Date: field, else the zero time. Dates are read by mailtime.ParseDate:
+// obsolete zone names with their RFC 5322 offsets ("EST" is -0500), the
+// same on every machine.
 func InternalDate(hd Header) time.Time {
 	var newest time.Time
 	for _, v := range hd.Values("Received") {
@@ -428,14 +431,14 @@ func InternalDate(hd Header) time.Time {
 		if i < 0 {
 			continue
 		}
-		if t, err := mail.ParseDate(strings.TrimSpace(v[i+1:])); err == nil && t.After(newest) {
+		if t, err := mailtime.ParseDate(strings.TrimSpace(v[i+1:])); err == nil && t.After(newest) {
 			newest = t
 		}
 	}
 	if !newest.IsZero() {
 		return newest
 	}
-	if t, err := mail.ParseDate(hd.Get("Date")); err == nil {
+	if t, err := mailtime.ParseDate(hd.Get("Date")); err == nil {
 		return t
 	}
 	return time.Time{}

@@ -49,5 +49,10 @@
 // out silently.
 //
 // Ref.Size is 0 (unknown): the exact size after the CRLF conversion needs
-// a full read.
+// a full read. Ref.SizeEstimate is the size of the message's bytes (the
+// file's for .eml, the byte count for .emlx) plus 1/32 (crlf.Estimate):
+// the length Open returns lies between that size and twice it, and is
+// below the estimate unless the lines average fewer than 32 bytes. The
+// engine counts what it reads, so a wrong estimate cannot make a message
+// or the memory bound wrong.
 package eml

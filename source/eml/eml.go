@@ -206,6 +206,13 @@ func (s *Source) listFile(p string, k kind, fn func(source.Ref) error) error {
 				return nil
 			}
 			ref.Flags, ref.Date = m.imapFlags(), m.received
+			ref.SizeEstimate = crlf.Estimate(m.n)
+		}
+	default:
+		// A file that cannot be read now is listed all the same: Open
+		// reports it.
+		if fi, err := s.root.Stat(filepath.FromSlash(p)); err == nil {
+			ref.SizeEstimate = crlf.Estimate(fi.Size())
 		}
 	}
 	return fn(ref)

@@ -18,8 +18,17 @@
 // Dovecot keyword letters through the folder's dovecot-keywords file);
 // files in new/ have none. \Deleted messages are skipped unless
 // Options.IncludeDeleted. Ref.Date is the file's modification time, which
-// is what Dovecot takes as the internal date. Ref.Size is 0 (unknown):
-// the exact size after the LF -> CRLF conversion needs a full read.
+// is what Dovecot takes as the internal date.
+//
+// Sizes: Dovecot names a file "...,S=n,W=w:2,..." where S is the file's
+// size and W its size with CRLF line endings, which is exactly what Open
+// returns: when W fits the file (S, if there, equals its size, and W lies
+// between the size and twice it) it is Ref.Size. Otherwise Ref.Size is 0
+// and Ref.SizeEstimate is the file's size plus 1/32 (crlf.Estimate): the
+// length Open returns lies between the file's size and twice it, and is
+// below the estimate unless the lines average fewer than 32 bytes. The
+// engine counts what it reads, so neither can make a message or the
+// memory bound wrong.
 //
 // Never a silent skip: what cannot be read is listed as a failure Ref
 // whose Open returns a source.UnreadableError with the reason, so that

@@ -162,6 +162,7 @@ func (s *Source) listFolder(ctx context.Context, f folder, fn func(source.Ref) e
 // ref makes the Ref of one file; ok is false for a skipped \Deleted one.
 func (s *Source) ref(f folder, m file, kw map[byte]string, warned map[byte]bool) (ref source.Ref, ok bool) {
 	ref = source.Ref{ID: f.name + "/" + m.unique, Folder: f.name, Date: m.info.ModTime()}
+	ref.Size, ref.SizeEstimate = sizeOf(m.unique, m.info.Size())
 	if m.sub != "cur" {
 		return ref, true
 	}

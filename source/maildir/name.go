@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/mailferry/mailferry/source/internal/crlf"
 )
 
 // splitName splits a Maildir file name into its unique name and the flag
@@ -27,6 +29,33 @@ func splitName(name string) (unique, flags string) {
 		return name[:i], ""
 	}
 	return name, ""
+}
+
+// sizeOf returns the Ref.Size or Ref.SizeEstimate of a file of n bytes
+// whose unique name is unique. Dovecot names files "...,S=n,W=w": S the
+// file's size, W its size with every bare LF made CRLF, the exact length
+// Open returns. W is taken when it fits the file: S, if given, is n,
+// and n <= W <= 2n. Otherwise (another delivery agent's name, a file
+// changed since Dovecot named it) the size is estimated from n.
+func sizeOf(unique string, n int64) (size, estimate int64) {
+	s, w := int64(-1), int64(-1)
+	for _, part := range strings.Split(unique, ",")[1:] {
+		k, v, ok := strings.Cut(part, "=")
+		num, err := strconv.ParseInt(v, 10, 64)
+		if !ok || err != nil || num < 0 || strings.Trim(v, "0123456789") != "" {
+			continue
+		}
+		switch k {
+		case "S":
+			s = num
+		case "W":
+			w = num
+		}
+	}
+	if w >= n && w <= 2*n && (s < 0 || s == n) {
+		return w, 0
+	}
+	return 0, crlf.Estimate(n)
 }
 
 // systemFlags maps the Maildir info letters to IMAP flags. P ("passed":

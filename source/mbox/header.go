@@ -2,9 +2,10 @@ package mbox
 
 import (
 	"bytes"
-	"net/mail"
 	"strconv"
 	"strings"
+
+	"github.com/mailferry/mailferry/internal/mailtime"
 )
 
 // maxHeader bounds the header bytes kept for parsing flags, dates and
@@ -68,7 +69,7 @@ func contentLength(v string, again bool) int64 {
 }
 
 func validDate(v string) bool {
-	_, err := mail.ParseDate(strings.TrimSpace(v))
+	_, err := mailtime.ParseDate(strings.TrimSpace(v))
 	return err == nil
 }
 

@@ -148,13 +148,14 @@ func TestNeverSilentSkip(t *testing.T) {
 	}
 	p, l := filepath.Join(root, "Mail", "pop.example.net"), filepath.Join(root, "Mail", "Local Folders")
 	checkFailures(t, got, map[string]wantFail{
-		"pop.example.net/Junk":         {"Junk", "cannot read " + filepath.Join(p, "Junk") + ": not an mbox file"},
-		"pop.example.net/Archives.sbd": {"Archives", "cannot read " + filepath.Join(p, "Archives.sbd") + ": not a regular file"},
-		"Local Folders/notes.txt":      {"notes.txt", "cannot read " + filepath.Join(l, "notes.txt") + ": not a folder of Thunderbird's maildir store"},
-		"Local Folders/Locked.sbd":     {"Locked", "cannot read folder " + filepath.Join(l, "Locked.sbd") + ": permission denied"},
-		"Local Folders/Sent/Stray/":    {"Sent/Stray", "cannot read folder " + filepath.Join(l, "Sent", "Stray") + ": a maildir folder inside a folder"},
-		"Local Folders/Sent/2.eml":     {"Sent", "cannot read " + filepath.Join(l, "Sent", "cur", "2.eml") + ": permission denied"},
-		"Local Folders/Sent/5.eml":     {"Sent", "cannot read " + filepath.Join(l, "Sent", "cur", "5.eml") + ": no such file or directory"},
+		// The mbox store's own failure Refs (source/mbox).
+		"pop.example.net/Junk#0#unreadable":         {"Junk", filepath.Join(p, "Junk")},
+		"pop.example.net/Archives.sbd#0#unreadable": {"Archives.sbd", filepath.Join(p, "Archives.sbd")},
+		"Local Folders/notes.txt":                   {"notes.txt", "cannot read " + filepath.Join(l, "notes.txt") + ": not a folder of Thunderbird's maildir store"},
+		"Local Folders/Locked.sbd":                  {"Locked", "cannot read folder " + filepath.Join(l, "Locked.sbd") + ": permission denied"},
+		"Local Folders/Sent/Stray/":                 {"Sent/Stray", "cannot read folder " + filepath.Join(l, "Sent", "Stray") + ": a maildir folder inside a folder"},
+		"Local Folders/Sent/2.eml":                  {"Sent", "cannot read " + filepath.Join(l, "Sent", "cur", "2.eml") + ": permission denied"},
+		"Local Folders/Sent/5.eml":                  {"Sent", "cannot read " + filepath.Join(l, "Sent", "cur", "5.eml") + ": no such file or directory"},
 	})
 	drafts := ""
 	for _, id := range order {
@@ -171,7 +172,8 @@ func TestNeverSilentSkip(t *testing.T) {
 	if len(order) != 10 {
 		t.Errorf("listed %q, want 7 failures and 3 messages", order)
 	}
-	for _, want := range []string{filepath.Join(p, "desktop.ini"), filepath.Join(p, "Drafts") + ": empty message at offset",
+	// desktop.ini is left out without a word (source/mbox knows it).
+	for _, want := range []string{filepath.Join(p, "Drafts") + ": empty message at offset",
 		filepath.Join(l, "Empty") + ": " + errNoMail.Error()} {
 		if !w.has(want) {
 			t.Errorf("warnings %q, want %q (not mail, not a failure)", w.paths, want)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/mailtime"
 	"github.com/mailferry/mailferry/source"
 	"github.com/mailferry/mailferry/source/maildir"
 	"github.com/mailferry/mailferry/source/mbox"
@@ -183,7 +184,7 @@ func (s *mdStore) list(ctx context.Context, fn func(source.Ref, bool) error) err
 // header that cannot be read is reported and the message listed without
 // its flags, so that Open reports the failure for it.
 func (s *mdStore) ref(ctx context.Context, r source.Ref) (ref source.Ref, ok bool) {
-	ref = source.Ref{ID: s.key + r.ID, Folder: s.folder, Size: r.Size, Flags: r.Flags, Date: r.Date}
+	ref = source.Ref{ID: s.key + r.ID, Folder: s.folder, SizeEstimate: r.ApproxSize(), Flags: r.Flags, Date: r.Date}
 	hdr, err := s.header(ctx, r)
 	switch {
 	case errors.Is(err, source.ErrNotFound):
@@ -246,7 +247,7 @@ func hasDate(hdr []byte) bool {
 	if err != nil {
 		return false
 	}
-	_, err = msg.Header.Date()
+	_, err = mailtime.ParseDate(msg.Header.Get("Date"))
 	return err == nil
 }
 

@@ -35,3 +35,18 @@ func TestSmallReads(t *testing.T) {
 		}
 	}
 }
+
+func TestEstimate(t *testing.T) {
+	for _, tc := range []struct{ in, want int64 }{{0, 0}, {-1, 0}, {1, 1}, {31, 31}, {32, 33}, {64000, 66000}} {
+		if got := Estimate(tc.in); got != tc.want {
+			t.Errorf("Estimate(%d) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+	// Lines of 32 bytes with bare LF: the estimate is exact.
+	line := strings.Repeat("x", 31) + "\n"
+	in := strings.Repeat(line, 100)
+	out, _ := io.ReadAll(NewReader(strings.NewReader(in), nil))
+	if got := Estimate(int64(len(in))); got != int64(len(out)) {
+		t.Errorf("Estimate(%d) = %d, want %d for 32-byte lines", len(in), got, len(out))
+	}
+}
