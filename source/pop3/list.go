@@ -27,6 +27,8 @@ type listing struct {
 // an error unless Options.AllowNoUIDL, in which case every message is
 // retrieved now and ID is "sha256:" + the hex SHA-256 of its bytes;
 // byte-identical messages then share an ID and only the first is listed.
+// Messages that share a UIDL (popa3d) are told apart the same way (see
+// splitShared).
 //
 // Open and OpenBatch use the message numbers of the last List. An error
 // from fn stops the listing and is returned as is; the session stays
@@ -59,6 +61,9 @@ func (s *Source) list(ctx context.Context) ([]listing, error) {
 		msgs, err = s.hashAll(ctx, sizes)
 	} else {
 		msgs, err = join(uidls, sizes)
+		if err == nil {
+			msgs, err = s.splitShared(ctx, msgs)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -161,17 +166,11 @@ func parseScan(line string) (int, string, error) {
 	return num, f[1], nil
 }
 
-// join pairs UIDLs with sizes, in message-number order. Two messages with
-// one UIDL are an error, they could not be told apart across runs; so is
-// a message LIST names and UIDL does not, which would be skipped.
+// join pairs UIDLs with sizes, in message-number order. A message LIST
+// names and UIDL does not is an error: it would be skipped.
 func join(uidls map[int]string, sizes map[int]int64) ([]listing, error) {
 	msgs := make([]listing, 0, len(uidls))
-	seen := make(map[string]int, len(uidls))
 	for num, id := range uidls {
-		if prev, ok := seen[id]; ok {
-			return nil, fmt.Errorf("pop3 uidl: messages %d and %d share the UIDL %q", min(prev, num), max(prev, num), id)
-		}
-		seen[id] = num
 		msgs = append(msgs, listing{num: num, id: id, size: sizes[num]})
 	}
 	for num := range sizes {
@@ -181,6 +180,51 @@ func join(uidls map[int]string, sizes map[int]int64) ([]listing, error) {
 	}
 	slices.SortFunc(msgs, func(a, b listing) int { return a.num - b.num })
 	return msgs, nil
+}
+
+// splitShared names the messages that share a UIDL with another by that
+// UIDL, "#sha256:" and the hex SHA-256 of their bytes, which it retrieves
+// now: popa3d makes a UIDL of a hash of Date, Received and Message-ID
+// only, so all messages without them share one, and naming them by it
+// alone would take every one after the first for done. Byte-identical
+// messages then share an ID, and only the first is listed.
+func (s *Source) splitShared(ctx context.Context, msgs []listing) ([]listing, error) {
+	count := map[string]int{}
+	for _, m := range msgs {
+		count[m.id]++
+	}
+	var nums []int
+	at := map[int]int{} // message number -> index in msgs
+	for i, m := range msgs {
+		if count[m.id] > 1 {
+			nums = append(nums, m.num)
+			at[m.num] = i
+		}
+	}
+	if len(nums) == 0 {
+		return msgs, nil
+	}
+	err := s.retrBatch(ctx, nums, func(i int, r io.Reader) error {
+		h := sha256.New()
+		if _, err := io.Copy(h, r); err != nil {
+			return err
+		}
+		m := &msgs[at[nums[i]]]
+		m.id += "#sha256:" + hex.EncodeToString(h.Sum(nil))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	kept := msgs[:0]
+	for _, m := range msgs {
+		if !seen[m.id] {
+			seen[m.id] = true
+			kept = append(kept, m)
+		}
+	}
+	return kept, nil
 }
 
 // hashAll retrieves every message LIST named and names it by the SHA-256
