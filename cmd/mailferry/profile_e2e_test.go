@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,6 +46,16 @@ func TestDovecotProfileLocalFoldersAndPOP3(t *testing.T) {
 	for i := range 2 {
 		proj = append(proj, m(fmt.Sprintf("proj%d", i), fmt.Sprintf("réunion %d", i)))
 	}
+	// Sent mail written in the United States: dates with obsolete zone
+	// names (RFC 5322 4.3), whose offsets the internal dates must keep.
+	zones := []string{"EST", "PDT", "GMT"}
+	for i, z := range zones {
+		sent[i] = bytes.Replace(sent[i], []byte("+0000\r\n"), []byte(z+"\r\n"), 1)
+	}
+	// Instants of 09:00 on Mon 2 Mar 2026 in each zone.
+	zoneUTC := map[string]time.Time{"EST": time.Date(2026, 3, 2, 14, 0, 0, 0, time.UTC),
+		"PDT": time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC), "GMT": time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+		"+0000": time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	work := m("work", "filed under the POP3 Inbox")
 	popIn, lfIn := m("pop-inbox", "only in the POP3 account's Inbox"), m("lf-inbox", "only in Local Folders' Inbox")
 	sentOnly, serverOnly := m("sent-only", "only in Sent"), m("server-only", "arrived after the switch")
@@ -108,6 +119,19 @@ user_pref("mail.server.server2.type", "none");
 	}
 	parents := []string{"Archive", "Projets", "Projets/Été 2025"}
 	checkProfileTarget(t, dc, want, parents)
+	for f := range want {
+		for _, msg := range dc.Fetch(t, "bob", f) {
+			zone := "+0000"
+			for _, z := range zones {
+				if bytes.Contains(msg.Body, []byte("09:00:00 "+z+"\r\n")) {
+					zone = z
+				}
+			}
+			if !msg.InternalDate.Equal(zoneUTC[zone]) {
+				t.Errorf("%s: a message dated 09:00 %s has INTERNALDATE %v, want %v", f, zone, msg.InternalDate.UTC(), zoneUTC[zone])
+			}
+		}
+	}
 
 	code, out = e.run(nil)
 	if code != exitOK || !strings.Contains(out, "copied:          0 ") {
