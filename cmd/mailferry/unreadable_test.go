@@ -109,9 +109,10 @@ user_pref("mail.server.server2.storeContractID", "@mozilla.org/msgstore/maildirs
 		t.Fatal(err)
 	}
 	checkUnreadable(t, "thunderbird:"+prof, 2, []lostCase{
-		{"file", "pop.example.org/Junk", "Junk", "cannot read " + filepath.Join(md, "pop.example.org", "Junk") + ": not an mbox file"},
-		{"folder", "pop.example.org/Archives.sbd", "Archives", "cannot read " + filepath.Join(md, "pop.example.org", "Archives.sbd") + ": not a regular file"},
-		{"removed account", "old.example.org", "old%2Eexample%2Eorg", "cannot read folder " + filepath.Join(md, "old.example.org") + ": no account of prefs.js uses this directory"},
+		// The mbox store's failures are source/mbox's failure Refs.
+		{"file", "pop.example.org/Junk#0#unreadable", "Junk", filepath.Join(md, "pop.example.org", "Junk") + ": not an mbox file"},
+		{"folder", "pop.example.org/Archives.sbd#0#unreadable", "Archives.sbd", filepath.Join(md, "pop.example.org", "Archives.sbd") + ": it is a symbolic link, which is not followed"},
+		{"removed account", "old.example.org", "old.example.org", "cannot read folder " + filepath.Join(md, "old.example.org") + ": no account of prefs.js uses this directory"},
 		{"message", "Local Folders/Sent/2.eml", "Sent", "cannot read " + filepath.Join(md, "Local Folders", "Sent", "cur", "2.eml") + ": no such file or directory"},
 	})
 }
