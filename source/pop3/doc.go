@@ -8,6 +8,12 @@
 // dot-stuffing (RFC 1939 section 3). Line endings, bare LF, 8-bit bytes,
 // NUL and lines of any length are kept as sent.
 //
+// UTF-8 mode (RFC 6856) is turned on when the server announces UTF8, so
+// that a message with raw 8-bit header fields is served as stored. Outside
+// it, Courier serves such a message as a substitute it makes up ("Cannot
+// display Unicode content", the original attached); the source recognises
+// it and fails that message (source.ErrUnreadable) instead of returning it.
+//
 // Security: STLS (RFC 2595) is refused when the server has sent anything
 // after its +OK before the TLS handshake (the CVE-2011-0411 class of
 // plaintext injection), authentication uses SASL PLAIN (RFC 5034) when

@@ -77,6 +77,10 @@ type Options struct {
 	Pipeline int
 	// Dialer opens the TCP connection; nil means a net.Dialer.
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// noUTF8 keeps the session out of UTF-8 mode even when the server
+	// announces UTF8: for tests of what a server serves then.
+	noUTF8 bool
 }
 
 // Source is one POP3 session on one maildrop. It is not safe for
@@ -93,6 +97,9 @@ type Source struct {
 	broken error          // set once the session is out of sync or closed
 	busy   bool           // a reader from Open is not closed yet
 	utf8On bool           // the server accepted UTF8 (RFC 6856)
+	// utf8Refused is the server's -ERR to UTF8, nil if it accepted it or
+	// was not asked.
+	utf8Refused error
 }
 
 var (
@@ -184,9 +191,10 @@ func (s *Source) open(ctx context.Context) error {
 // stored, where otherwise it may serve a substitute it makes up (Courier:
 // "Cannot display Unicode content", the original attached). The command
 // is valid only before authentication. A server that refuses it is used
-// as it is; UTF8Enabled says what happened.
+// as it is; UTF8Enabled says what happened, and a substitute it then
+// serves fails its message (see substituteGuard).
 func (s *Source) utf8() error {
-	if !s.hasCap("UTF8") {
+	if !s.hasCap("UTF8") || s.opts.noUTF8 {
 		return nil
 	}
 	if err := s.cmd("UTF8"); err != nil {
@@ -195,6 +203,7 @@ func (s *Source) utf8() error {
 	if _, err := s.readStatus(); err != nil {
 		var se *ServerError
 		if errors.As(err, &se) && !se.Temporary() {
+			s.utf8Refused = err
 			return nil
 		}
 		return fmt.Errorf("pop3 utf8: %w", err)

@@ -16,7 +16,10 @@ import (
 // what is left of the message so that the session stays in sync.
 //
 // An ID not in the listing, or a RETR the server refuses, wraps
-// source.ErrNotFound. Network errors are source.TemporaryError and break
+// source.ErrNotFound. A message the server replaced by a substitute of
+// its own (outside UTF-8 mode; see substitutePrefix) gives no bytes: Read
+// fails with an error wrapping source.ErrUnreadable that says so, and the
+// session stays usable. Network errors are source.TemporaryError and break
 // the session. ctx covers the reading too: if it ends, the connection is
 // closed and Read and Close return ctx.Err().
 func (s *Source) Open(ctx context.Context, ref source.Ref) (io.ReadCloser, error) {
@@ -32,7 +35,9 @@ func (s *Source) Open(ctx context.Context, ref source.Ref) (io.ReadCloser, error
 		return nil, s.finish(ctx, stop, ctxError(ctx, err))
 	}
 	s.busy = true
-	return &msgReader{s: s, ctx: ctx, stop: stop, num: num, d: newDotReader(s.r)}, nil
+	d := newDotReader(s.r)
+	body := s.guard(num, &bodyReader{s: s, ctx: ctx, num: num, d: d})
+	return &msgReader{s: s, ctx: ctx, stop: stop, num: num, d: d, body: body}, nil
 }
 
 // lookup returns the message number of ref in this session.
@@ -78,6 +83,7 @@ type msgReader struct {
 	stop   func() bool
 	num    int
 	d      *dotReader
+	body   io.Reader // d as the caller reads it (see bodyReader, guard)
 	closed bool
 	err    error
 }
@@ -86,11 +92,7 @@ func (m *msgReader) Read(p []byte) (int, error) {
 	if m.closed {
 		return 0, errors.New("pop3: read after close")
 	}
-	n, err := m.d.Read(p)
-	if err != nil && err != io.EOF {
-		err = m.s.bodyError(m.ctx, m.num, err)
-	}
-	return n, err
+	return m.body.Read(p)
 }
 
 // Close reads the rest of the message, so that the session stays in
@@ -133,7 +135,9 @@ func (s *Source) bodyError(ctx context.Context, num int, err error) error {
 // otherwise they go one at a time. What fn leaves unread is read and
 // dropped, so the session stays in sync.
 //
-// An error from fn stops the batch and is returned as is. A message that
+// A message the server replaced by a substitute gives fn a reader whose
+// Read fails as Open's does. An error from fn stops the batch and is
+// returned as is. A message that
 // is not in the listing or that the server refuses stops the batch with
 // an error wrapping source.ErrNotFound; fn has then been called for every
 // ref before it. After either, the replies already requested are read and
@@ -160,7 +164,7 @@ func (s *Source) openBatch(ctx context.Context, refs []source.Ref, fn func(sourc
 		}
 		nums = append(nums, num)
 	}
-	err := s.retrBatch(ctx, nums, func(i int, r io.Reader) error { return fn(refs[i], r) })
+	err := s.retrBatch(ctx, nums, func(i int, r io.Reader) error { return fn(refs[i], s.guard(nums[i], r)) })
 	if err != nil {
 		return err
 	}
