@@ -13,7 +13,10 @@
 //
 // popa3d answers CAPA with -ERR (no UIDL announcement, no PIPELINING, no
 // STLS) but has UIDL; it sends a stored CR LF as CR CR LF, which is why Seed
-// stores LF line ends. Its UIDL is a hash of a few header fields (Date,
+// stores LF line ends. Only a line of a lone LF is empty to it: in a message
+// stored with CR LF line ends it finds no end of header, takes the empty
+// line before the next "From " line for it, and serves that line as the
+// message's last (an extra CR LF). Its UIDL is a hash of a few header fields (Date,
 // Received, Message-ID seen so far), not of the body, the "From " line or
 // other fields: messages that have none of them, or the same ones, share
 // one UIDL in a maildrop (RFC 1939 wants them unique).
