@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -45,7 +46,7 @@ func (t *Target) Append(ctx context.Context, folder string, msg target.Message) 
 		uid, err = t.append(ctx, folder, msg)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("append %q: %w", folder, classify(err, true))
+		return 0, fmt.Errorf("append %q: %w", folder, classify(t.nulRefused(msg, err), true))
 	}
 	return uid, nil
 }
@@ -72,15 +73,81 @@ func (t *Target) refusedForMissing(ctx context.Context, folder string, err error
 }
 
 // append runs one APPEND on the pipeline when there is one and it can
-// send this message, else through go-imap.
+// send this message, else through go-imap. A message holding NUL goes as
+// a literal8 when the server announces BINARY (see appendBinary); without
+// BINARY it goes as any other, and the server stores it or refuses it.
 func (t *Target) append(ctx context.Context, folder string, msg target.Message) (uint32, error) {
+	binary := false
+	if t.caps.Has(imap.CapBinary) {
+		nul, err := hasNUL(msg)
+		if err != nil {
+			return 0, err
+		}
+		binary = nul
+	}
 	if t.pipe != nil {
-		uid, err := t.pipe.append(ctx, folder, msg)
+		uid, err := t.pipe.append(ctx, folder, msg, binary)
+		if !errors.Is(err, errUnsupported) {
+			return uid, err
+		}
+	} else if binary {
+		uid, err := t.appendBinary(ctx, folder, msg)
 		if !errors.Is(err, errUnsupported) {
 			return uid, err
 		}
 	}
 	return t.appendSync(ctx, folder, msg)
+}
+
+// appendBinary sends msg as a literal8 when there is no pipeline (go-imap
+// cannot send one): on a raw connection of its own, dialed for this
+// message and logged out after it, in the place of a pooled connection,
+// so that the connections stay within Options.Connections. Messages with
+// NUL are rare; the extra login costs one round trip or two each.
+func (t *Target) appendBinary(ctx context.Context, folder string, msg target.Message) (uint32, error) {
+	c, err := t.pool.acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer t.pool.release(nil)
+	if c != nil {
+		t.logout(c)
+	}
+	p := newPipeline(t, 1, 1)
+	defer p.close()
+	return p.append(ctx, folder, msg, true)
+}
+
+// hasNUL reports whether msg's body holds a NUL octet.
+func hasNUL(msg target.Message) (bool, error) {
+	buf := make([]byte, 32<<10)
+	r := io.NewSectionReader(msg.Body, 0, msg.Size)
+	for {
+		n, err := r.Read(buf)
+		if bytes.IndexByte(buf[:n], 0) >= 0 {
+			return true, nil
+		}
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("%w: %w", errBody, err)
+		}
+	}
+}
+
+// nulRefused explains a refusal of a message that holds NUL by a server
+// that does not announce BINARY: IMAP allows NUL only in a literal8
+// (RFC 3516), and Cyrus refuses it otherwise ("Message contains NUL
+// characters").
+func (t *Target) nulRefused(msg target.Message, err error) error {
+	if asIMAP(err) == nil || t.caps.Has(imap.CapBinary) {
+		return err
+	}
+	if nul, _ := hasNUL(msg); !nul {
+		return err
+	}
+	return fmt.Errorf("the message holds NUL octets, which IMAP allows only as binary (RFC 3516), and the server does not announce BINARY: %w", err)
 }
 
 // appendSync runs one APPEND on a pooled go-imap connection, retrying

@@ -31,6 +31,16 @@
 // the background, unless its literal was still being written: then the
 // connection is closed. Folders, Index and Fetch keep using go-imap.
 //
+// # Messages holding NUL
+//
+// IMAP allows NUL only in a literal8 (BINARY, RFC 3516). Where the server
+// announces BINARY, a message holding NUL goes as one: "~{n+}" on the
+// pipeline, else on a raw connection of its own, dialed for that message
+// in the place of a pooled connection (go-imap cannot send a literal8).
+// Without BINARY it goes as a plain literal: Dovecot stores it, Cyrus
+// refuses it ("Message contains NUL characters"), and the error says that
+// the server does not announce BINARY.
+//
 // # Errors
 //
 // Errors are classified once, here: refused credentials wrap

@@ -19,6 +19,7 @@ var errNotSent = errors.New("connection died before the APPEND was sent")
 type preq struct {
 	tag     string
 	timeout time.Duration // the watchdog's limit, from start or the last octet read
+	binary  bool          // send the message as a literal8 ("~{n}", RFC 3516)
 	start   time.Time
 	// cont is non-nil while the request waits for a continuation
 	// request ("+") before its literal; it is closed when one arrives.
@@ -223,13 +224,17 @@ func (pc *pconn) send(ctx context.Context, r *preq, head string, body io.ReaderA
 	}
 	w := pc.s.bw
 	_ = pc.s.nc.SetWriteDeadline(time.Now().Add(r.timeout))
+	lit := ""
+	if r.binary {
+		lit = "~"
+	}
 	if alone {
-		fmt.Fprintf(w, "%s %s{%d}\r\n", r.tag, head, size)
+		fmt.Fprintf(w, "%s %s%s{%d}\r\n", r.tag, head, lit, size)
 		if err := pc.awaitCont(ctx, r, sync); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(w, "%s %s{%d+}\r\n", r.tag, head, size)
+		fmt.Fprintf(w, "%s %s%s{%d+}\r\n", r.tag, head, lit, size)
 	}
 	stop := context.AfterFunc(ctx, func() { pc.fail(temporary(errors.New("an APPEND was cancelled while sent"))) })
 	defer stop()

@@ -50,19 +50,24 @@ func pipeConns(connections int) int {
 	return max(1, connections/2)
 }
 
-func newPipeline(t *Target) *pipeline {
-	n := pipeConns(t.opts.Connections)
-	p := &pipeline{t: t, tokens: make(chan struct{}, n*t.opts.Pipeline)}
-	for range n {
+// newPipeline returns a pipeline of conns connections with up to depth
+// requests in flight on each. With depth 1 every request finds its
+// connection idle and uses a synchronizing literal: such a pipeline needs
+// no LITERAL+.
+func newPipeline(t *Target, conns, depth int) *pipeline {
+	p := &pipeline{t: t, tokens: make(chan struct{}, conns*depth)}
+	for range conns {
 		p.slots = append(p.slots, &pslot{lock: make(chan struct{}, 1)})
 	}
 	return p
 }
 
 // append runs one APPEND, repeating it on another connection only when
-// none of it was sent. It returns errUnsupported (wrapped) when the
-// go-imap path must take the call; other errors are as appendSync's.
-func (p *pipeline) append(ctx context.Context, folder string, msg target.Message) (uint32, error) {
+// none of it was sent; binary sends the message as a literal8 (RFC 3516),
+// which the caller may set only when the server announces BINARY. It
+// returns errUnsupported (wrapped) when the go-imap path must take the
+// call; other errors are as appendSync's.
+func (p *pipeline) append(ctx context.Context, folder string, msg target.Message, binary bool) (uint32, error) {
 	if p.off.Load() {
 		return 0, errUnsupported
 	}
@@ -80,7 +85,7 @@ func (p *pipeline) append(ctx context.Context, folder string, msg target.Message
 				return 0, err
 			}
 		}
-		r, err := p.try(ctx, head, msg)
+		r, err := p.try(ctx, head, msg, binary)
 		switch {
 		case err == nil:
 			return p.await(ctx, r)
@@ -112,13 +117,13 @@ func checkBody(msg target.Message) error {
 
 // try reserves a place, dials when the slot has no live connection and
 // sends the request. On error the reservation is released.
-func (p *pipeline) try(ctx context.Context, head string, msg target.Message) (*preq, error) {
+func (p *pipeline) try(ctx context.Context, head string, msg target.Message, binary bool) (*preq, error) {
 	s, err := p.reserve(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var once sync.Once
-	r := &preq{timeout: p.t.opts.appendTimeout(msg.Size), done: make(chan struct{})}
+	r := &preq{timeout: p.t.opts.appendTimeout(msg.Size), binary: binary, done: make(chan struct{})}
 	r.release = func() { once.Do(func() { p.unreserve(s) }) }
 	if err := p.sendOn(ctx, s, r, head, msg); err != nil {
 		r.release()

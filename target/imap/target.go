@@ -57,7 +57,7 @@ func New(ctx context.Context, opts Options) (*Target, error) {
 		// APPENDs take the pipeline's connections; this one would idle.
 		// The go-imap pool keeps the rest, so that both together stay
 		// within Connections (servers cap connections per user).
-		t.pipe = newPipeline(t)
+		t.pipe = newPipeline(t, pipeConns(opts.Connections), opts.Pipeline)
 		t.pool = newPool(max(1, opts.Connections-pipeConns(opts.Connections)))
 		t.logout(c)
 		return t, nil
