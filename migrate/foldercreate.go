@@ -4,18 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/mailferry/mailferry/target"
 )
 
 // A FolderSubstitute is a folder that landed under another name than its
-// own because the target refused its own name (Cyrus refuses "%", '"' and
-// "\\"; Dovecot storing Maildir++ refuses "."): see substituteName.
+// own: because the target refused its own name (Cyrus refuses "%", '"' and
+// "\\"; Dovecot storing Maildir++ refuses "."): see substituteName; or
+// because the name holds the target's hierarchy delimiter, control
+// characters or bytes that are not UTF-8: see ownName.
 type FolderSubstitute struct {
+	// Wanted is the name as the source has it, in the target's hierarchy.
 	Wanted, Used string
-	// Reason is the server's answer to creating Wanted, or "" when the
-	// substitute was there already (an earlier run chose it).
+	// Reason is the server's answer to creating the folder's own name, why
+	// no server can hold it, or "" when the substitute was there already
+	// (an earlier run chose it).
 	Reason string
 }
 
@@ -70,6 +75,12 @@ func (fr *folderResolver) resolve(ctx context.Context, fm *folderMapper, base, p
 	if err != nil {
 		return "", err // not kept: a later message tries again
 	}
+	if wanted := fm.asIs(fp); res.err == nil && res.name != wanted {
+		if sub == nil {
+			sub = &FolderSubstitute{Used: res.name, Reason: unholdable(fp.parts, fm.layout.Delimiter)}
+		}
+		sub.Wanted = wanted
+	}
 	fr.mu.Lock()
 	defer fr.mu.Unlock()
 	fr.done[names[0]] = res
@@ -77,6 +88,17 @@ func (fr *folderResolver) resolve(ctx context.Context, fm *folderMapper, base, p
 		fr.subs = append(fr.subs, *sub)
 	}
 	return res.name, res.err
+}
+
+// unholdable says why a folder's own name cannot be a name on the target
+// whatever the server accepts (see ownName).
+func unholdable(parts []string, delim string) string {
+	for _, p := range parts {
+		if delim != "" && strings.Contains(p, delim) {
+			return fmt.Sprintf("%q separates folder levels on the target", delim)
+		}
+	}
+	return "control characters or bytes that are not UTF-8 cannot be in a folder name"
 }
 
 // known returns the name resolve chose for a folder whose own name is

@@ -164,6 +164,8 @@ const (
 	formSubstitute        // characters servers refuse replaced by look-alikes
 	formLegacy            // how earlier versions escaped names ("%2E")
 	forms
+
+	formAsIs = -1 // the components as the source names them (for the summary)
 )
 
 // candidates returns the names a folder may have on the target, best
@@ -184,6 +186,16 @@ func (m *folderMapper) candidates(fp folderPlan) []string {
 	return out
 }
 
+// asIs is a folder's name as the source has it, in the target's
+// hierarchy: what the summary says was wanted when the folder lands under
+// another name.
+func (m *folderMapper) asIs(fp folderPlan) string {
+	if fp.name != "" {
+		return fp.name
+	}
+	return m.join(fp.parent, fp.parts, formAsIs)
+}
+
 // join makes a target name of path components: each in the given form,
 // joined by the delimiter, under parent when it is not "", else under the
 // personal prefix.
@@ -191,6 +203,8 @@ func (m *folderMapper) join(parent string, parts []string, form int) string {
 	esc := make([]string, len(parts))
 	for i, p := range parts {
 		switch form {
+		case formAsIs:
+			esc[i] = p
 		case formOwn:
 			esc[i] = ownName(p, m.layout.Delimiter)
 		case formSubstitute:
