@@ -102,6 +102,9 @@ func cyrusForm(b []byte) []byte {
 func munge8bit(b []byte) []byte {
 	out := bytes.Clone(b)
 	end := bytes.Index(out, []byte("\r\n\r\n"))
+	if end < 0 {
+		end = len(out) // all header
+	}
 	for i := 0; i < end; i++ {
 		if out[i] >= 0x80 {
 			out[i] = 'X'

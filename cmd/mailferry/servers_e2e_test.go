@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,23 +35,6 @@ func (s *imapTarget) folder(name string) string {
 		return name
 	}
 	return s.prefix + strings.ReplaceAll(name, "/", s.sep)
-}
-
-// munge8bit is what Cyrus (imapd.conf munge8bit: yes, the default) does
-// to a message it stores: each byte of 0x80 or more in the header block
-// becomes 'X'; the length stays.
-func munge8bit(msg []byte) []byte {
-	out := slices.Clone(msg)
-	end := bytes.Index(out, []byte("\r\n\r\n"))
-	if end < 0 {
-		end = len(out)
-	}
-	for i := range out[:end] {
-		if out[i] >= 0x80 {
-			out[i] = 'X'
-		}
-	}
-	return out
 }
 
 func bodies(msgs []servertest.Message) [][]byte {
