@@ -313,23 +313,24 @@ func (v *verifier) find(ctx context.Context, folder string, g *vgroup) (vfound, 
 // compare tells whether a target message is a copy of g's messages: ok,
 // and "" when it is one of them byte for byte, else how it is altered.
 func (g *vgroup) compare(got identity.ID) (why string, ok bool) {
-	switch {
-	case same(got, g.id):
-		for _, m := range g.msgs {
-			if m.id.Full == got.Full {
-				return "", true
-			}
+	byID, munged := same(got, g.id), sameMunged(got, g.id)
+	if !byID && !munged {
+		return "", false
+	}
+	for _, m := range g.msgs {
+		if m.id.Full == got.Full {
+			return "", true
 		}
-		return AlteredHeader, true
-	case sameMunged(got, g.id):
-		for _, m := range g.msgs {
-			if m.id.Munged.Full == got.Full {
-				return AlteredMunged, true
-			}
+	}
+	for _, m := range g.msgs {
+		if m.id.Munged.Key != "" && m.id.Munged.Full == got.Full {
+			return AlteredMunged, true
 		}
+	}
+	if munged {
 		return AlteredMungedHeader, true
 	}
-	return "", false
+	return AlteredHeader, true
 }
 
 // parallel runs fn for each group, as many at once as the target takes.
@@ -449,7 +450,7 @@ func (v *verifier) tally(ctx context.Context, order []string, groups map[string]
 			checks[g.folder] = fc
 		}
 		fc.Expected += len(g.msgs)
-		v.tallyGroup(g, fc, mark)
+		v.tallyGroup(g, fc, mark, func(uid uint32) bool { return matched[g.folder][uid] })
 	}
 	// A message with the Message-ID of one that differs is that message,
 	// altered: it is counted as differing, not extra too.
@@ -493,15 +494,23 @@ func (v *verifier) tally(ctx context.Context, order []string, groups map[string]
 }
 
 // tallyGroup counts g's messages in fc and the report, and marks the
-// copies that account for them.
-func (v *verifier) tallyGroup(g *vgroup, fc *FolderCheck, mark func(string, uint32)) {
+// copies that account for them. An altered copy that another group's
+// messages account for already (taken) is not theirs too: different
+// messages can be stored as the same bytes (munged alike).
+func (v *verifier) tallyGroup(g *vgroup, fc *FolderCheck, mark func(string, uint32), taken func(uint32) bool) {
 	// One copy is expected per group, one per message with dedup: off.
 	want := 1
 	if v.opts.Dedup == DedupOff {
 		want = len(g.msgs)
 	}
 	exact := g.found[:min(want, len(g.found))]
-	copies := append(slices.Clone(exact), g.altered[:min(want-len(exact), len(g.altered))]...)
+	var free []uint32
+	for _, uid := range g.altered {
+		if !taken(uid) {
+			free = append(free, uid)
+		}
+	}
+	copies := append(slices.Clone(exact), free[:min(want-len(exact), len(free))]...)
 	for _, uid := range copies {
 		mark(g.folder, uid)
 	}
