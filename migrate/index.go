@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 
 	"github.com/mailferry/mailferry/migrate/identity"
+	"github.com/mailferry/mailferry/state"
 	"github.com/mailferry/mailferry/target"
 )
 
@@ -27,10 +29,20 @@ type indexCache struct {
 	ids     map[string]identity.ID // folder "\x00" uid -> identity of a fetched message
 	read    map[string]bool        // folders whose content was read from the target
 	// claims names, for a target message that stands for a source message
-	// with a munged form, that message's exact identity (Key "\x00"
-	// BodyHash): by folder "\x00" uid. Different messages can share a
-	// munged form; a copy may stand for one of them only.
-	claims map[string]string
+	// with a munged form, that message's exact identity (claimOf): by
+	// folder "\x00" uid. Different messages can share a munged form; a
+	// copy may stand for one of them only. committed holds, per folder,
+	// the same for every copy the state records, read once when needed.
+	claims    map[string]uint64
+	committed map[string]*committedCopies
+}
+
+// committedCopies are the claims of the copies the state records in one
+// target folder, by UID.
+type committedCopies struct {
+	ready chan struct{}
+	byUID map[uint32]uint64
+	err   error
 }
 
 // folderIndex is the content of one folder when it was read.
@@ -44,7 +56,7 @@ type folderIndex struct {
 
 func newIndexCache(t target.Target, st Store) *indexCache {
 	return &indexCache{t: t, state: st, folders: map[string]*folderIndex{}, ids: map[string]identity.ID{},
-		read: map[string]bool{}, claims: map[string]string{}}
+		read: map[string]bool{}, claims: map[string]uint64{}, committed: map[string]*committedCopies{}}
 }
 
 // compared returns the folders whose content this run read from the
@@ -63,40 +75,33 @@ func (c *indexCache) compared() []string {
 // fresh it reads the folder again, to see what this run appended; without,
 // a folder that an earlier run has fully compared (state) is not read.
 func (c *indexCache) locate(ctx context.Context, folder string, id identity.ID, fresh bool) (uint32, bool, error) {
-	m, err := c.locateExcept(ctx, folder, id, fresh, nil)
-	return m.uid, m.found, err
-}
-
-// A match is what locateExcept found.
-type match struct {
-	uid   uint32
-	found bool
-	// munged: the copy is the message's munged form (its 8-bit header
-	// bytes stored as 'X'), not the message as it is.
-	munged bool
+	return c.locateExcept(ctx, folder, id, fresh, nil)
 }
 
 // locateExcept is locate ignoring the UIDs in skip: copies that other
 // source messages are known to have made. It prefers a copy of the
 // message as it is; failing that, it takes a copy of its munged form
-// (identity.ID.Munged: what Cyrus stores with munge8bit) that no other
-// source message of this run has claimed, and claims it.
-func (c *indexCache) locateExcept(ctx context.Context, folder string, id identity.ID, fresh bool, skip map[uint32]bool) (match, error) {
+// (identity.ID.Munged: what Cyrus stores with munge8bit) that stands for
+// no other source message, in this run or as the state records, and
+// claims it.
+func (c *indexCache) locateExcept(ctx context.Context, folder string, id identity.ID, fresh bool, skip map[uint32]bool) (uint32, bool, error) {
 	fi, err := c.folder(ctx, folder, fresh)
 	if err != nil {
-		return match{}, err
+		return 0, false, err
 	}
 	uid, ok, err := c.scan(ctx, folder, candidates(fi, id.MessageID, id.Key, id.ServerSize), skip,
-		func(_ uint32, got identity.ID) bool { return same(got, id) })
+		func(_ uint32, got identity.ID) (bool, error) { return same(got, id), nil })
 	if err != nil || ok || id.Munged.Key == "" {
-		return match{uid: uid, found: ok}, err
+		return uid, ok, err
 	}
-	claim := id.Key + "\x00" + id.BodyHash
 	uid, ok, err = c.scan(ctx, folder, candidates(fi, id.Munged.MessageID, id.Munged.Key, id.ServerSize), skip,
-		func(uid uint32, got identity.ID) bool {
-			return sameMunged(got, id) && c.claim(folder, uid, claim)
+		func(uid uint32, got identity.ID) (bool, error) {
+			if !sameMunged(got, id) {
+				return false, nil
+			}
+			return c.claim(folder, uid, claimOf(id.Key, id.BodyHash))
 		})
-	return match{uid: uid, found: ok, munged: ok}, err
+	return uid, ok, err
 }
 
 // candidates returns the UIDs of folder that may be a message with that
@@ -110,7 +115,7 @@ func candidates(fi *folderIndex, messageID, key string, size int64) []uint32 {
 
 // scan returns the first UID of uids, not in skip, whose message is
 // accepted by ok.
-func (c *indexCache) scan(ctx context.Context, folder string, uids []uint32, skip map[uint32]bool, ok func(uint32, identity.ID) bool) (uint32, bool, error) {
+func (c *indexCache) scan(ctx context.Context, folder string, uids []uint32, skip map[uint32]bool, ok func(uint32, identity.ID) (bool, error)) (uint32, bool, error) {
 	for _, uid := range uids {
 		if skip[uid] {
 			continue
@@ -122,31 +127,82 @@ func (c *indexCache) scan(ctx context.Context, folder string, uids []uint32, ski
 		if err != nil {
 			return 0, false, err
 		}
-		if ok(uid, got) {
-			return uid, true, nil
+		if yes, err := ok(uid, got); err != nil || yes {
+			return uid, yes, err
 		}
 	}
 	return 0, false, nil
 }
 
+// claimOf names a source message by its exact identity, for claims.
+func claimOf(key, bodyHash string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	h.Write([]byte{0})
+	h.Write([]byte(bodyHash))
+	return h.Sum64()
+}
+
 // claim lets the target message uid of folder stand for the source
-// message named by claim, unless it stands for another one already.
-func (c *indexCache) claim(folder string, uid uint32, claim string) bool {
+// message named by claim, unless it stands for another one already: in
+// this run, or as the state records.
+func (c *indexCache) claim(folder string, uid uint32, claim uint64) (bool, error) {
+	committed, err := c.committedIn(folder)
+	if err != nil {
+		return false, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := fmt.Sprintf("%s\x00%d", folder, uid)
-	if by, ok := c.claims[k]; ok && by != claim {
-		return false
+	if by, ok := c.claims[k]; ok {
+		return by == claim, nil
+	}
+	if by, ok := committed[uid]; ok && by != claim {
+		return false, nil
 	}
 	c.claims[k] = claim
-	return true
+	return true, nil
 }
 
-// unclaim undoes a claim of the target message uid of folder.
-func (c *indexCache) unclaim(folder string, uid uint32) {
+// keyLister is the part of state.Store that lists every key record.
+type keyLister interface {
+	Keys(fn func(state.KeyRecord) error) error
+}
+
+// committedIn returns the claims of the copies the state records in
+// folder, reading the whole dedup index the first time: only a copy of a
+// munged form asks, which a run meets after reading a folder that the
+// state does not know whole (lost state, recovery, a cut APPEND).
+func (c *indexCache) committedIn(folder string) (map[uint32]uint64, error) {
+	kl, ok := c.state.(keyLister)
+	if !ok {
+		return nil, nil
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.claims, fmt.Sprintf("%s\x00%d", folder, uid))
+	cc, ok := c.committed[folder]
+	if !ok {
+		cc = &committedCopies{ready: make(chan struct{}), byUID: map[uint32]uint64{}}
+		c.committed[folder] = cc
+	}
+	c.mu.Unlock()
+	if ok {
+		<-cc.ready
+		return cc.byUID, cc.err
+	}
+	cc.err = kl.Keys(func(k state.KeyRecord) error {
+		if !k.Pending && k.Folder == folder && k.UID != 0 {
+			cc.byUID[k.UID] = claimOf(k.Key, k.BodyHash)
+		}
+		return nil
+	})
+	if cc.err != nil {
+		cc.err = fmt.Errorf("state: %w", cc.err)
+		c.mu.Lock()
+		delete(c.committed, folder) // a later call tries again
+		c.mu.Unlock()
+	}
+	close(cc.ready)
+	return cc.byUID, cc.err
 }
 
 // claimCopy records that the target message uid of folder stands for the
@@ -158,7 +214,7 @@ func (c *indexCache) claimCopy(folder string, uid uint32, id identity.ID) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.claims[fmt.Sprintf("%s\x00%d", folder, uid)] = id.Key + "\x00" + id.BodyHash
+	c.claims[fmt.Sprintf("%s\x00%d", folder, uid)] = claimOf(id.Key, id.BodyHash)
 }
 
 // same reports whether a server message and a source message are one.

@@ -325,17 +325,20 @@ func TestCyrusMungedCutAppend(t *testing.T) {
 	})
 }
 
-// storeThenStop stores each message in the target, then ends the run as
-// a kill between the APPEND and its commit would: the pending records
-// stay for the next run to resolve.
+// storeThenStop stores each message in the target (unless lost), then
+// ends the run as a kill between the APPEND and its commit would: the
+// pending records stay for the next run to resolve.
 type storeThenStop struct {
 	target.Target
 	stop context.CancelFunc
+	lost bool // the APPENDs never reach the server
 }
 
 func (s storeThenStop) Append(ctx context.Context, folder string, m target.Message) (uint32, error) {
-	if _, err := s.Target.Append(context.WithoutCancel(ctx), folder, m); err != nil {
-		return 0, err
+	if !s.lost {
+		if _, err := s.Target.Append(context.WithoutCancel(ctx), folder, m); err != nil {
+			return 0, err
+		}
 	}
 	s.stop()
 	return 0, context.Canceled
@@ -371,6 +374,31 @@ func TestCyrusMungedPendingRecovered(t *testing.T) {
 	}
 	t.Logf("%d pending records, %d stored, %d recovered", len(pending), stored, rep.Recovered)
 	r.wantStored(mungedAll(msgs))
+}
+
+// TestCyrusMungedSharedFormPending: message a is copied; b, which Cyrus
+// would store as the same bytes, is pending when a run stops before its
+// APPEND reached Cyrus. The next run must not take a's copy for b's: it
+// copies b.
+func TestCyrusMungedSharedFormPending(t *testing.T) {
+	all := eightBitMail()
+	a, b := all[4], all[5]
+	r := newCyrusRig(t, cyrustest.Options{}, [][]byte{a})
+	if rep := r.run(); rep.Copied != 1 {
+		t.Fatalf("first run copied %d, want 1", rep.Copied)
+	}
+	r.pop.SetMessages("u", [][]byte{a, b})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.wrap = func(t target.Target) target.Target { return storeThenStop{Target: t, stop: cancel, lost: true} }
+	if _, err := r.runErr(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stopped run: %v, want context.Canceled", err)
+	}
+	r.wrap = nil
+	if rep := r.run(); rep.Recovered != 0 || rep.Copied != 1 {
+		t.Fatalf("recovered %d, copied %d; want 0 and 1: %+v", rep.Recovered, rep.Copied, rep)
+	}
+	r.wantStored(mungedAll([][]byte{a, b}))
 }
 
 // TestCyrus8bitSettings: with "munge8bit: no" Cyrus stores the mail byte

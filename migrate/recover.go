@@ -2,7 +2,6 @@ package migrate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -115,9 +114,7 @@ func (r *run) statuses(ctx context.Context, st target.Statuser, folders []string
 
 // findOwn looks for the copy that k's APPEND made: a message in k.Folder
 // with k's identity that no committed record claims. With dedup: off an
-// identical copy made for another source message is not this one. A
-// copy of the munged form (see indexCache.locateExcept) that a committed
-// record of another message stands for is not this one either.
+// identical copy made for another source message is not this one.
 func (r *run) findOwn(ctx context.Context, k state.KeyRecord, id identity.ID, fresh bool) (uint32, bool, error) {
 	recs, err := r.m.State.Lookup(k.Key)
 	if err != nil {
@@ -129,49 +126,7 @@ func (r *run) findOwn(ctx context.Context, k state.KeyRecord, id identity.ID, fr
 			claimed[rec.UID] = true
 		}
 	}
-	for {
-		m, err := r.index.locateExcept(ctx, k.Folder, id, fresh, claimed)
-		if err != nil || !m.munged {
-			return m.uid, m.found, err
-		}
-		taken, err := r.committedOther(k, m.uid)
-		if err != nil || !taken {
-			return m.uid, err == nil, err
-		}
-		r.index.unclaim(k.Folder, m.uid)
-		claimed[m.uid] = true // one more each time round: the folder's candidates bound the loop
-		fresh = false
-	}
-}
-
-// keyLister is the part of state.Store that lists every key record.
-type keyLister interface {
-	Keys(fn func(state.KeyRecord) error) error
-}
-
-// committedOther reports whether the state holds a committed record of
-// another message than k's at UID uid of k.Folder. It reads the whole
-// dedup index, so it is asked only about a copy of a munged form found
-// for a cut or killed APPEND: different messages may share that form.
-func (r *run) committedOther(k state.KeyRecord, uid uint32) (bool, error) {
-	kl, ok := r.m.State.(keyLister)
-	if !ok {
-		return false, nil
-	}
-	errTaken := errors.New("taken")
-	err := kl.Keys(func(o state.KeyRecord) error {
-		if !o.Pending && o.Folder == k.Folder && o.UID == uid && (o.Key != k.Key || o.BodyHash != k.BodyHash) {
-			return errTaken
-		}
-		return nil
-	})
-	if errors.Is(err, errTaken) {
-		return true, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("state: %w", err)
-	}
-	return false, nil
+	return r.index.locateExcept(ctx, k.Folder, id, fresh, claimed)
 }
 
 // recordIdentity is the identity of the message a key record stands for,
