@@ -120,6 +120,13 @@ func runVerify(ctx context.Context, g *GlobalOptions, c *Config, show int, failA
 	if !g.Quiet || !rep.OK() {
 		printVerify(g.stdout, rep, migrate.Dedup(c.Dedup), show, failAltered)
 	}
+	return verifyResult(rep, failAltered)
+}
+
+// verifyResult is runVerify's error for rep: errMessagesFailed (exit 1)
+// when a message is missing, differs or is unreadable, or with
+// failAltered is stored altered.
+func verifyResult(rep *migrate.VerifyReport, failAltered bool) error {
 	if !rep.Complete() || (failAltered && !rep.OK()) {
 		return fmt.Errorf("verify: %d missing, %d differing, %d unreadable, %d altered: %w",
 			len(rep.Missing), len(rep.Differs), len(rep.Unreadable), len(rep.Altered), errMessagesFailed)
