@@ -83,8 +83,9 @@ type FolderCheck struct {
 	// Expected is the number of source messages that map to the folder.
 	Expected int
 	// Present (byte for byte), Altered, Missing and Differs split
-	// Expected; Present and Altered count the duplicates found in another
-	// folder (Elsewhere) too.
+	// Expected; Present counts the duplicates found in another folder
+	// (Elsewhere) too, whose copy is another source message's: by
+	// identity, it may differ in its header.
 	Present, Altered, Missing, Differs, Elsewhere int
 	// Extra is the number of target messages no source message matched.
 	Extra int
@@ -130,10 +131,9 @@ type vgroup struct {
 	altered []uint32
 	why     map[uint32]string
 	// elsewhere is the folder where a duplicate was found instead, and
-	// its UID there; elsewhereWhy says how it is altered ("": it is not).
+	// its UID there.
 	elsewhere    string
 	elsewhereUID uint32
-	elsewhereWhy string
 }
 
 // serverOnly is a Store that knows of no compared folder, so that the
@@ -402,13 +402,11 @@ func (v *verifier) matchElsewhere(ctx context.Context, order []string, groups ma
 			if err != nil {
 				return err
 			}
-			switch {
-			case len(found.exact) > 0:
-				g.elsewhere, g.elsewhereUID = f, found.exact[0]
-				return nil
-			case len(found.altered) > 0:
-				uid := found.altered[0]
-				g.elsewhere, g.elsewhereUID, g.elsewhereWhy = f, uid, found.why[uid]
+			// The copy there is another source message's (the one
+			// dedup: account filed), which may differ from this one in
+			// its header: that one's check says whether it is altered.
+			if copies := append(found.exact, found.altered...); len(copies) > 0 {
+				g.elsewhere, g.elsewhereUID = f, copies[0]
 				return nil
 			}
 		}
@@ -536,18 +534,9 @@ func (v *verifier) tallyGroup(g *vgroup, fc *FolderCheck, mark func(string, uint
 		}
 	case g.elsewhere != "":
 		mark(g.elsewhere, g.elsewhereUID)
+		fc.Present += len(rest)
 		fc.Elsewhere += len(rest)
 		v.rep.Elsewhere += len(rest)
-		if g.elsewhereWhy == "" {
-			fc.Present += len(rest)
-			break
-		}
-		fc.Altered += len(rest)
-		for _, m := range rest {
-			it := v.alteredItem(m, g.elsewhereUID, g.elsewhereWhy)
-			it.Folder = g.elsewhere
-			v.rep.Altered = append(v.rep.Altered, it)
-		}
 	case g.idSeen:
 		fc.Differs += len(rest)
 		for _, m := range rest {

@@ -140,11 +140,21 @@ func printVerify(w io.Writer, rep *migrate.VerifyReport, dedup migrate.Dedup, sh
 	for _, f := range rep.Folders {
 		width = max(width, len(printable(f.Folder)))
 	}
+	// The ALTERED column shows only when some message is: the table of a
+	// byte-exact target keeps its five numbers.
+	altered := len(rep.Altered) > 0
 	row := func(name string, f migrate.FolderCheck) {
-		fmt.Fprintf(w, "%-*s %8d %8d %8d %8d %8d %8d\n", width, printable(name), f.Expected, f.Present, f.Altered,
-			f.Missing, f.Differs, f.Extra)
+		fmt.Fprintf(w, "%-*s %8d %8d", width, printable(name), f.Expected, f.Present)
+		if altered {
+			fmt.Fprintf(w, " %8d", f.Altered)
+		}
+		fmt.Fprintf(w, " %8d %8d %8d\n", f.Missing, f.Differs, f.Extra)
 	}
-	fmt.Fprintf(w, "%-*s %8s %8s %8s %8s %8s %8s\n", width, "FOLDER", "SOURCE", "PRESENT", "ALTERED", "MISSING", "DIFFERS", "EXTRA")
+	fmt.Fprintf(w, "%-*s %8s %8s", width, "FOLDER", "SOURCE", "PRESENT")
+	if altered {
+		fmt.Fprintf(w, " %8s", "ALTERED")
+	}
+	fmt.Fprintf(w, " %8s %8s %8s\n", "MISSING", "DIFFERS", "EXTRA")
 	var total migrate.FolderCheck
 	for _, f := range rep.Folders {
 		row(f.Folder, f)
