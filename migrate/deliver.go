@@ -103,8 +103,11 @@ func (r *run) prepare(ctx context.Context, batch []*item) ([]*item, error) {
 			}
 		}
 		if !r.opts.DryRun {
+			// The munged form goes with the pending record, so that a run
+			// after a crash finds the copy of a server that stored that.
 			it.pending = state.KeyRecord{Key: it.id.Key, BodyHash: it.id.BodyHash, Folder: it.folder,
-				Pending: true, Size: it.id.ServerSize, Source: it.spec.Name, RefID: it.ref.ID, At: time.Now()}
+				Pending: true, Size: it.id.ServerSize, Source: it.spec.Name, RefID: it.ref.ID, At: time.Now(),
+				AltKey: it.id.Munged.Key, AltBodyHash: it.id.Munged.BodyHash}
 			if r.opts.Dedup == DedupOff {
 				// Every source message is its own record: an identical
 				// copy from another ref must not overwrite it.
@@ -237,6 +240,7 @@ type commitReq struct {
 // crash meanwhile is resolved by asking the target. It does not give up
 // when the run is interrupted either: the message is in the target.
 func (r *run) commit(it *item, uid uint32, st state.RefState, kind EventKind) error {
+	r.index.claimCopy(it.folder, uid, it.id)
 	k := it.pending
 	k.Pending, k.UID = false, uid
 	req := commitReq{it: it, kind: kind, op: state.CommitOp{Key: k, Source: it.spec.Name, RefID: it.ref.ID,

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 
 	"github.com/mailferry/mailferry/migrate/identity"
+	"github.com/mailferry/mailferry/state"
 	"github.com/mailferry/mailferry/target"
 )
 
@@ -18,10 +20,29 @@ type indexCache struct {
 	t     target.Target
 	state Store
 
+	// full makes fetched messages hashed whole (identity.NewFull), for
+	// verify's byte-for-byte comparison.
+	full bool
+
 	mu      sync.Mutex
 	folders map[string]*folderIndex
 	ids     map[string]identity.ID // folder "\x00" uid -> identity of a fetched message
 	read    map[string]bool        // folders whose content was read from the target
+	// claims names, for a target message that stands for a source message
+	// with a munged form, that message's exact identity (claimOf): by
+	// folder "\x00" uid. Different messages can share a munged form; a
+	// copy may stand for one of them only. committed holds, per folder,
+	// the same for every copy the state records, read once when needed.
+	claims    map[string]uint64
+	committed map[string]*committedCopies
+}
+
+// committedCopies are the claims of the copies the state records in one
+// target folder, by UID.
+type committedCopies struct {
+	ready chan struct{}
+	byUID map[uint32]uint64
+	err   error
 }
 
 // folderIndex is the content of one folder when it was read.
@@ -35,7 +56,7 @@ type folderIndex struct {
 
 func newIndexCache(t target.Target, st Store) *indexCache {
 	return &indexCache{t: t, state: st, folders: map[string]*folderIndex{}, ids: map[string]identity.ID{},
-		read: map[string]bool{}}
+		read: map[string]bool{}, claims: map[string]uint64{}, committed: map[string]*committedCopies{}}
 }
 
 // compared returns the folders whose content this run read from the
@@ -58,17 +79,44 @@ func (c *indexCache) locate(ctx context.Context, folder string, id identity.ID, 
 }
 
 // locateExcept is locate ignoring the UIDs in skip: copies that other
-// source messages are known to have made.
+// source messages are known to have made. It prefers a copy of the
+// message as it is; failing that, it takes a copy of its munged form
+// (identity.ID.Munged: what Cyrus stores with munge8bit) that stands for
+// no other source message, in this run or as the state records, and
+// claims it.
 func (c *indexCache) locateExcept(ctx context.Context, folder string, id identity.ID, fresh bool, skip map[uint32]bool) (uint32, bool, error) {
 	fi, err := c.folder(ctx, folder, fresh)
 	if err != nil {
 		return 0, false, err
 	}
-	candidates := fi.bySize[id.ServerSize]
-	if id.MessageID != "" {
-		candidates = fi.byKey[id.Key]
+	uid, ok, err := c.scan(ctx, folder, candidates(fi, id.MessageID, id.Key, id.ServerSize), skip,
+		func(_ uint32, got identity.ID) (bool, error) { return same(got, id), nil })
+	if err != nil || ok || id.Munged.Key == "" {
+		return uid, ok, err
 	}
-	for _, uid := range candidates {
+	uid, ok, err = c.scan(ctx, folder, candidates(fi, id.Munged.MessageID, id.Munged.Key, id.ServerSize), skip,
+		func(uid uint32, got identity.ID) (bool, error) {
+			if !sameMunged(got, id) {
+				return false, nil
+			}
+			return c.claim(folder, uid, claimOf(id.Key, id.BodyHash))
+		})
+	return uid, ok, err
+}
+
+// candidates returns the UIDs of folder that may be a message with that
+// Message-ID and key, or without one, of that size.
+func candidates(fi *folderIndex, messageID, key string, size int64) []uint32 {
+	if messageID != "" {
+		return fi.byKey[key]
+	}
+	return fi.bySize[size]
+}
+
+// scan returns the first UID of uids, not in skip, whose message is
+// accepted by ok.
+func (c *indexCache) scan(ctx context.Context, folder string, uids []uint32, skip map[uint32]bool, ok func(uint32, identity.ID) (bool, error)) (uint32, bool, error) {
+	for _, uid := range uids {
 		if skip[uid] {
 			continue
 		}
@@ -79,11 +127,94 @@ func (c *indexCache) locateExcept(ctx context.Context, folder string, id identit
 		if err != nil {
 			return 0, false, err
 		}
-		if same(got, id) {
-			return uid, true, nil
+		if yes, err := ok(uid, got); err != nil || yes {
+			return uid, yes, err
 		}
 	}
 	return 0, false, nil
+}
+
+// claimOf names a source message by its exact identity, for claims.
+func claimOf(key, bodyHash string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	h.Write([]byte{0})
+	h.Write([]byte(bodyHash))
+	return h.Sum64()
+}
+
+// claim lets the target message uid of folder stand for the source
+// message named by claim, unless it stands for another one already: in
+// this run, or as the state records.
+func (c *indexCache) claim(folder string, uid uint32, claim uint64) (bool, error) {
+	committed, err := c.committedIn(folder)
+	if err != nil {
+		return false, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := fmt.Sprintf("%s\x00%d", folder, uid)
+	if by, ok := c.claims[k]; ok {
+		return by == claim, nil
+	}
+	if by, ok := committed[uid]; ok && by != claim {
+		return false, nil
+	}
+	c.claims[k] = claim
+	return true, nil
+}
+
+// keyLister is the part of state.Store that lists every key record.
+type keyLister interface {
+	Keys(fn func(state.KeyRecord) error) error
+}
+
+// committedIn returns the claims of the copies the state records in
+// folder, reading the whole dedup index the first time: only a copy of a
+// munged form asks, which a run meets after reading a folder that the
+// state does not know whole (lost state, recovery, a cut APPEND).
+func (c *indexCache) committedIn(folder string) (map[uint32]uint64, error) {
+	kl, ok := c.state.(keyLister)
+	if !ok {
+		return nil, nil
+	}
+	c.mu.Lock()
+	cc, ok := c.committed[folder]
+	if !ok {
+		cc = &committedCopies{ready: make(chan struct{}), byUID: map[uint32]uint64{}}
+		c.committed[folder] = cc
+	}
+	c.mu.Unlock()
+	if ok {
+		<-cc.ready
+		return cc.byUID, cc.err
+	}
+	cc.err = kl.Keys(func(k state.KeyRecord) error {
+		if !k.Pending && k.Folder == folder && k.UID != 0 {
+			cc.byUID[k.UID] = claimOf(k.Key, k.BodyHash)
+		}
+		return nil
+	})
+	if cc.err != nil {
+		cc.err = fmt.Errorf("state: %w", cc.err)
+		c.mu.Lock()
+		delete(c.committed, folder) // a later call tries again
+		c.mu.Unlock()
+	}
+	close(cc.ready)
+	return cc.byUID, cc.err
+}
+
+// claimCopy records that the target message uid of folder stands for the
+// source message id, when id has a munged form that other messages may
+// share.
+func (c *indexCache) claimCopy(folder string, uid uint32, id identity.ID) {
+	if id.Munged.Key == "" || uid == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.claims[fmt.Sprintf("%s\x00%d", folder, uid)] = claimOf(id.Key, id.BodyHash)
 }
 
 // same reports whether a server message and a source message are one.
@@ -92,6 +223,20 @@ func same(server, src identity.ID) bool {
 		return server.Key == src.Key && server.BodyHash == src.BodyHash
 	}
 	return server.ContentHash == src.ContentHash
+}
+
+// sameMunged reports whether a server message is the munged form of a
+// source message: what a server that replaces 8-bit header bytes with
+// 'X' (Cyrus munge8bit) stored for it. Such a copy has no 8-bit header
+// byte left.
+func sameMunged(server, src identity.ID) bool {
+	if src.Munged.Key == "" || server.Munged.Key != "" {
+		return false
+	}
+	if src.Munged.MessageID != "" {
+		return server.Key == src.Munged.Key && server.BodyHash == src.Munged.BodyHash
+	}
+	return server.ContentHash == src.Munged.ContentHash
 }
 
 func (c *indexCache) folder(ctx context.Context, folder string, fresh bool) (*folderIndex, error) {
@@ -164,7 +309,11 @@ func (c *indexCache) identity(ctx context.Context, folder string, uid uint32) (i
 	if err != nil {
 		return identity.ID{}, fmt.Errorf("fetch %q UID %d: %w", folder, uid, err)
 	}
-	id = identity.Of(body)
+	if c.full {
+		id = identity.OfFull(body)
+	} else {
+		id = identity.Of(body)
+	}
 	c.mu.Lock()
 	c.ids[k] = id
 	c.mu.Unlock()

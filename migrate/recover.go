@@ -130,16 +130,26 @@ func (r *run) findOwn(ctx context.Context, k state.KeyRecord, id identity.ID, fr
 }
 
 // recordIdentity is the identity of the message a key record stands for,
-// as far as the record tells it.
+// as far as the record tells it: its munged form too when the record is
+// pending and has one (state.KeyRecord.AltKey).
 func recordIdentity(k state.KeyRecord) identity.ID {
 	body, _, _ := strings.Cut(k.BodyHash, " ") // without dedup: off's ref tag
 	id := identity.ID{Key: k.Key, BodyHash: body, Size: k.Size, ServerSize: k.Size}
-	if strings.HasPrefix(k.Key, "<") {
-		id.MessageID = strings.TrimSuffix(strings.TrimPrefix(k.Key, "<"), ">")
-	} else {
-		id.ContentHash = k.Key
+	id.MessageID, id.ContentHash = splitKey(k.Key)
+	if k.AltKey != "" {
+		id.Munged = identity.Form{Key: k.AltKey, BodyHash: k.AltBodyHash}
+		id.Munged.MessageID, id.Munged.ContentHash = splitKey(k.AltKey)
 	}
 	return id
+}
+
+// splitKey returns the Message-ID of a "<message-id>" key, or the content
+// hash that any other key is.
+func splitKey(key string) (messageID, contentHash string) {
+	if strings.HasPrefix(key, "<") {
+		return strings.TrimSuffix(strings.TrimPrefix(key, "<"), ">"), ""
+	}
+	return "", key
 }
 
 func (r *run) resolve(ctx context.Context, k state.KeyRecord, fresh bool) error {

@@ -30,6 +30,12 @@ type VerifyReport struct {
 	// order; Differs those whose Message-ID is in their folder but only
 	// with another body (altered, or a different message reusing the ID).
 	Missing, Differs []VerifyItem
+	// Altered lists the source messages that are in the target, found by
+	// their identity, but not byte for byte: the server changed them as
+	// it stored them (Cyrus's munge8bit: 8-bit header bytes stored as
+	// 'X'), or the copy there has other header fields. UID names the
+	// copy, Reason says how it differs (see AlteredMunged).
+	Altered []VerifyItem
 	// Unreadable lists the source messages that could not be read, so
 	// could not be compared; Reason says why.
 	Unreadable []VerifyItem
@@ -48,17 +54,39 @@ type VerifyReport struct {
 // OK reports whether every readable source message is in the target
 // byte for byte and every source message could be read.
 func (r *VerifyReport) OK() bool {
+	return r.Complete() && len(r.Altered) == 0
+}
+
+// Complete reports whether every source message could be read and is in
+// the target, byte for byte or as Altered lists it.
+func (r *VerifyReport) Complete() bool {
 	return len(r.Missing) == 0 && len(r.Differs) == 0 && len(r.Unreadable) == 0
 }
+
+// Reasons of VerifyReport.Altered.
+const (
+	// AlteredMunged: the copy is the source message with each 8-bit
+	// header byte replaced by 'X', as Cyrus IMAP stores mail with its
+	// default "munge8bit: yes".
+	AlteredMunged = "8-bit header bytes replaced with 'X' by the server (Cyrus munge8bit)"
+	// AlteredMungedHeader: as AlteredMunged, and the header differs
+	// otherwise too.
+	AlteredMungedHeader = "8-bit header bytes replaced with 'X' (Cyrus munge8bit), and other header bytes differ"
+	// AlteredHeader: same body (and Message-ID), other header bytes: a
+	// copy that was in the target before, or one the server changed.
+	AlteredHeader = "the header differs from the source's, the body is the same"
+)
 
 // A FolderCheck is what verify found for one target folder.
 type FolderCheck struct {
 	Folder string
 	// Expected is the number of source messages that map to the folder.
 	Expected int
-	// Present, Missing and Differs split Expected; Present counts the
-	// duplicates found in another folder (Elsewhere) too.
-	Present, Missing, Differs, Elsewhere int
+	// Present (byte for byte), Altered, Missing and Differs split
+	// Expected; Present counts the duplicates found in another folder
+	// (Elsewhere) too, whose copy is another source message's: by
+	// identity, it may differ in its header.
+	Present, Altered, Missing, Differs, Elsewhere int
 	// Extra is the number of target messages no source message matched.
 	Extra int
 }
@@ -68,11 +96,11 @@ type FolderCheck struct {
 type VerifyItem struct {
 	Source, RefID string
 	Folder        string // the target folder
-	UID           uint32 // target messages only
+	UID           uint32 // target messages, and the copy of an Altered one
 	Key           string // "<message-id>" or "sha256:..."; "" when unknown
 	Subject       string // decoded, shortened; "" when unknown
 	Size          int64
-	Reason        string // Unreadable only
+	Reason        string // Unreadable and Altered only
 }
 
 // vmsg is one source message as verify read it.
@@ -96,8 +124,12 @@ type vgroup struct {
 	folder string
 	id     identity.ID
 	msgs   []*vmsg
-	found  []uint32 // matching UIDs in folder
+	found  []uint32 // UIDs in folder of a byte-for-byte copy
 	idSeen bool     // the folder holds the Message-ID (with any body)
+	// altered are the UIDs in folder of copies that are not byte for
+	// byte (see VerifyReport.Altered), with why.
+	altered []uint32
+	why     map[uint32]string
 	// elsewhere is the folder where a duplicate was found instead, and
 	// its UID there.
 	elsewhere    string
@@ -137,6 +169,7 @@ func (m *Migrator) Verify(ctx context.Context) (*VerifyReport, error) {
 	v.opts.applyDefaults()
 	v.rep.Start = time.Now()
 	v.index = newIndexCache(m.Target, serverOnly{m.State})
+	v.index.full = true
 	err := v.run(ctx)
 	v.rep.End = time.Now()
 	return &v.rep, err
@@ -180,7 +213,7 @@ func (v *verifier) readSource(ctx context.Context, spec *SourceSpec, fm *folderM
 			v.opts.Logger.Info("verify: reading source", "source", spec.Name, "messages", len(refs))
 		},
 		take: func(_ context.Context, ref source.Ref, body io.Reader) error {
-			h, head := identity.New(), &headCapture{}
+			h, head := identity.NewFull(), &headCapture{}
 			if _, err := io.Copy(io.MultiWriter(h, head), body); err != nil {
 				return fmt.Errorf("read %s message %s: %w", spec.Name, ref.ID, err)
 			}
@@ -225,31 +258,79 @@ func (v *verifier) group() (map[string]*vgroup, []string) {
 	return groups, order
 }
 
-// find returns the UIDs of the messages in folder that are id, and
-// whether the folder holds id's Message-ID at all.
-func (v *verifier) find(ctx context.Context, folder string, id identity.ID) ([]uint32, bool, error) {
+// A vfound is what find found of a group in one folder.
+type vfound struct {
+	exact   []uint32 // byte-for-byte copies
+	altered []uint32 // copies found by identity or munged form, not byte for byte
+	why     map[uint32]string
+	idSeen  bool // the folder holds the Message-ID (with any body)
+}
+
+// find looks in folder for the messages of g: by identity, then by the
+// identity of their munged form (see identity.ID.Munged), and compares
+// each copy whole with g's messages.
+func (v *verifier) find(ctx context.Context, folder string, g *vgroup) (vfound, error) {
+	var out vfound
 	fi, err := v.index.folder(ctx, folder, false)
 	if err != nil {
-		return nil, false, err
+		return out, err
 	}
-	candidates := fi.bySize[id.ServerSize]
-	if id.MessageID != "" {
-		candidates = fi.byKey[id.Key]
+	id := g.id
+	uids := candidates(fi, id.MessageID, id.Key, id.ServerSize)
+	out.idSeen = id.MessageID != "" && len(uids) > 0
+	if id.Munged.Key != "" {
+		more := candidates(fi, id.Munged.MessageID, id.Munged.Key, id.ServerSize)
+		out.idSeen = out.idSeen || id.Munged.MessageID != "" && len(more) > 0
+		for _, uid := range more {
+			if !slices.Contains(uids, uid) {
+				uids = append(uids, uid)
+			}
+		}
 	}
-	var found []uint32
-	for _, uid := range candidates {
+	for _, uid := range uids {
 		got, err := v.index.identity(ctx, folder, uid)
 		if errors.Is(err, target.ErrNotFound) {
 			continue // expunged meanwhile
 		}
 		if err != nil {
-			return nil, false, err
+			return out, err
 		}
-		if same(got, id) {
-			found = append(found, uid)
+		switch why, ok := g.compare(got); {
+		case !ok:
+		case why == "":
+			out.exact = append(out.exact, uid)
+		default:
+			out.altered = append(out.altered, uid)
+			if out.why == nil {
+				out.why = map[uint32]string{}
+			}
+			out.why[uid] = why
 		}
 	}
-	return found, id.MessageID != "" && len(candidates) > 0, nil
+	return out, nil
+}
+
+// compare tells whether a target message is a copy of g's messages: ok,
+// and "" when it is one of them byte for byte, else how it is altered.
+func (g *vgroup) compare(got identity.ID) (why string, ok bool) {
+	byID, munged := same(got, g.id), sameMunged(got, g.id)
+	if !byID && !munged {
+		return "", false
+	}
+	for _, m := range g.msgs {
+		if m.id.Full == got.Full {
+			return "", true
+		}
+	}
+	for _, m := range g.msgs {
+		if m.id.Munged.Key != "" && m.id.Munged.Full == got.Full {
+			return AlteredMunged, true
+		}
+	}
+	if munged {
+		return AlteredMungedHeader, true
+	}
+	return AlteredHeader, true
 }
 
 // parallel runs fn for each group, as many at once as the target takes.
@@ -275,8 +356,8 @@ func (v *verifier) match(ctx context.Context, order []string, groups map[string]
 		}
 	}
 	return v.parallel(ctx, gs, func(ctx context.Context, g *vgroup) error {
-		var err error
-		g.found, g.idSeen, err = v.find(ctx, g.folder, g.id)
+		f, err := v.find(ctx, g.folder, g)
+		g.found, g.altered, g.why, g.idSeen = f.exact, f.altered, f.why, f.idSeen
 		return err
 	})
 }
@@ -295,7 +376,7 @@ func (v *verifier) matchElsewhere(ctx context.Context, order []string, groups ma
 	}
 	var todo []*vgroup
 	for _, k := range order {
-		if g := groups[k]; len(g.found) == 0 {
+		if g := groups[k]; len(g.found) == 0 && len(g.altered) == 0 {
 			todo = append(todo, g)
 		}
 	}
@@ -317,12 +398,15 @@ func (v *verifier) matchElsewhere(ctx context.Context, order []string, groups ma
 			if f == g.folder {
 				continue
 			}
-			found, _, err := v.find(ctx, f, g.id)
+			found, err := v.find(ctx, f, g)
 			if err != nil {
 				return err
 			}
-			if len(found) > 0 {
-				g.elsewhere, g.elsewhereUID = f, found[0]
+			// The copy there is another source message's (the one
+			// dedup: account filed), which may differ from this one in
+			// its header: that one's check says whether it is altered.
+			if copies := append(found.exact, found.altered...); len(copies) > 0 {
+				g.elsewhere, g.elsewhereUID = f, copies[0]
 				return nil
 			}
 		}
@@ -364,47 +448,18 @@ func (v *verifier) tally(ctx context.Context, order []string, groups map[string]
 			checks[g.folder] = fc
 		}
 		fc.Expected += len(g.msgs)
-		// One copy is expected per group, one per message with dedup: off.
-		want := 1
-		if v.opts.Dedup == DedupOff {
-			want = len(g.msgs)
-		}
-		for _, uid := range g.found[:min(want, len(g.found))] {
-			mark(g.folder, uid)
-		}
-		switch {
-		case len(g.found) > 0:
-			present := min(len(g.found), len(g.msgs))
-			if v.opts.Dedup != DedupOff {
-				present = len(g.msgs)
-			}
-			fc.Present += present
-			for _, m := range g.msgs[present:] {
-				fc.Missing++
-				v.rep.Missing = append(v.rep.Missing, m.item())
-			}
-		case g.elsewhere != "":
-			mark(g.elsewhere, g.elsewhereUID)
-			fc.Present += len(g.msgs)
-			fc.Elsewhere += len(g.msgs)
-			v.rep.Elsewhere += len(g.msgs)
-		case g.idSeen:
-			fc.Differs += len(g.msgs)
-			for _, m := range g.msgs {
-				v.rep.Differs = append(v.rep.Differs, m.item())
-			}
-		default:
-			fc.Missing += len(g.msgs)
-			for _, m := range g.msgs {
-				v.rep.Missing = append(v.rep.Missing, m.item())
-			}
-		}
+		v.tallyGroup(g, fc, mark, func(uid uint32) bool { return matched[g.folder][uid] })
 	}
 	// A message with the Message-ID of one that differs is that message,
 	// altered: it is counted as differing, not extra too.
 	altered := map[string]bool{}
-	for _, it := range v.rep.Differs {
-		altered[it.Folder+"\x00"+it.Key] = true
+	for _, g := range gs {
+		if len(g.found) == 0 && len(g.altered) == 0 && g.elsewhere == "" && g.idSeen {
+			altered[g.folder+"\x00"+g.id.Key] = true
+			if g.id.Munged.Key != "" {
+				altered[g.folder+"\x00"+g.id.Munged.Key] = true
+			}
+		}
 	}
 	for _, f := range v.foldersOf(gs) {
 		fi, err := v.index.folder(ctx, f, false)
@@ -434,6 +489,71 @@ func (v *verifier) tally(ctx context.Context, order []string, groups map[string]
 	}
 	slices.SortFunc(v.rep.Folders, func(a, b FolderCheck) int { return strings.Compare(a.Folder, b.Folder) })
 	return nil
+}
+
+// tallyGroup counts g's messages in fc and the report, and marks the
+// copies that account for them. An altered copy that another group's
+// messages account for already (taken) is not theirs too: different
+// messages can be stored as the same bytes (munged alike).
+func (v *verifier) tallyGroup(g *vgroup, fc *FolderCheck, mark func(string, uint32), taken func(uint32) bool) {
+	// One copy is expected per group, one per message with dedup: off.
+	want := 1
+	if v.opts.Dedup == DedupOff {
+		want = len(g.msgs)
+	}
+	exact := g.found[:min(want, len(g.found))]
+	var free []uint32
+	for _, uid := range g.altered {
+		if !taken(uid) {
+			free = append(free, uid)
+		}
+	}
+	copies := append(slices.Clone(exact), free[:min(want-len(exact), len(free))]...)
+	for _, uid := range copies {
+		mark(g.folder, uid)
+	}
+	msgs := g.msgs
+	if v.opts.Dedup != DedupOff && len(copies) > 0 {
+		copies = slices.Repeat(copies[:1], len(msgs)) // all of them are that one copy
+	}
+	for i, uid := range copies[:min(len(copies), len(msgs))] {
+		if why := g.why[uid]; why != "" {
+			fc.Altered++
+			v.rep.Altered = append(v.rep.Altered, v.alteredItem(msgs[i], uid, why))
+		} else {
+			fc.Present++
+		}
+	}
+	rest := msgs[min(len(copies), len(msgs)):]
+	switch {
+	case len(rest) == 0:
+	case len(copies) > 0:
+		fc.Missing += len(rest)
+		for _, m := range rest {
+			v.rep.Missing = append(v.rep.Missing, m.item())
+		}
+	case g.elsewhere != "":
+		mark(g.elsewhere, g.elsewhereUID)
+		fc.Present += len(rest)
+		fc.Elsewhere += len(rest)
+		v.rep.Elsewhere += len(rest)
+	case g.idSeen:
+		fc.Differs += len(rest)
+		for _, m := range rest {
+			v.rep.Differs = append(v.rep.Differs, m.item())
+		}
+	default:
+		fc.Missing += len(rest)
+		for _, m := range rest {
+			v.rep.Missing = append(v.rep.Missing, m.item())
+		}
+	}
+}
+
+func (v *verifier) alteredItem(m *vmsg, uid uint32, why string) VerifyItem {
+	it := m.item()
+	it.UID, it.Reason = uid, why
+	return it
 }
 
 // headCapture keeps the start of a message's header block, enough for

@@ -68,6 +68,7 @@ func check(t *testing.T, rep *migrate.VerifyReport, want migrate.FolderCheck) {
 	for _, f := range rep.Folders {
 		got.Expected += f.Expected
 		got.Present += f.Present
+		got.Altered += f.Altered
 		got.Missing += f.Missing
 		got.Differs += f.Differs
 		got.Elsewhere += f.Elsewhere
@@ -76,11 +77,12 @@ func check(t *testing.T, rep *migrate.VerifyReport, want migrate.FolderCheck) {
 	if got != want {
 		t.Fatalf("verify totals %+v, want %+v\nfolders: %+v", got, want, rep.Folders)
 	}
-	if len(rep.Missing) != want.Missing || len(rep.Differs) != want.Differs || len(rep.Extra) != want.Extra {
-		t.Fatalf("lists: %d missing %d differing %d extra, want %d/%d/%d", len(rep.Missing), len(rep.Differs),
-			len(rep.Extra), want.Missing, want.Differs, want.Extra)
+	if len(rep.Missing) != want.Missing || len(rep.Differs) != want.Differs || len(rep.Extra) != want.Extra ||
+		len(rep.Altered) != want.Altered {
+		t.Fatalf("lists: %d missing %d differing %d extra %d altered, want %d/%d/%d/%d", len(rep.Missing), len(rep.Differs),
+			len(rep.Extra), len(rep.Altered), want.Missing, want.Differs, want.Extra, want.Altered)
 	}
-	if ok := want.Missing == 0 && want.Differs == 0; rep.OK() != ok {
+	if ok := want.Missing == 0 && want.Differs == 0 && want.Altered == 0; rep.OK() != ok {
 		t.Fatalf("OK() = %v, want %v", rep.OK(), ok)
 	}
 }

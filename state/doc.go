@@ -8,6 +8,7 @@
 //	refs     one nested bucket per source; source message ID -> RefRecord
 //	keys     "<key> 0x00 <body hash> 0x00 <folder>" -> KeyRecord (the dedup index)
 //	pending  the same composite keys, for key records that are still pending
+//	         -> their alternative identity (AltKey, AltBodyHash), or empty
 //	folders  target folder name -> FolderRecord
 //	runs     sequence number -> Run (the run history)
 //

@@ -107,7 +107,7 @@ func (s *Store) Begin(ctx context.Context, k KeyRecord) error {
 // durable when it returns nil.
 func (s *Store) BeginAll(ctx context.Context, ks []KeyRecord) error {
 	now := time.Now()
-	type put struct{ ck, v []byte }
+	type put struct{ ck, v, pv []byte }
 	puts := make([]put, 0, len(ks))
 	for _, k := range ks {
 		k.Pending = true
@@ -118,7 +118,7 @@ func (s *Store) BeginAll(ctx context.Context, ks []KeyRecord) error {
 		if err != nil {
 			return fmt.Errorf("state begin: %w", err)
 		}
-		puts = append(puts, put{ck, encodeKey(k)})
+		puts = append(puts, put{ck, encodeKey(k), encodePending(k)})
 	}
 	return s.write(ctx, "begin", func(tx *bolt.Tx) error {
 		keys, pending := tx.Bucket(bucketKeys), tx.Bucket(bucketPending)
@@ -126,7 +126,7 @@ func (s *Store) BeginAll(ctx context.Context, ks []KeyRecord) error {
 			if err := keys.Put(p.ck, p.v); err != nil {
 				return err
 			}
-			if err := pending.Put(p.ck, []byte{}); err != nil {
+			if err := pending.Put(p.ck, p.pv); err != nil {
 				return err
 			}
 		}
@@ -240,8 +240,11 @@ func (s *Store) Pending() ([]KeyRecord, error) {
 		if p == nil || keys == nil {
 			return nil
 		}
-		return p.ForEach(func(ck, _ []byte) error {
+		return p.ForEach(func(ck, pv []byte) error {
 			k, err := decodeKey(ck, keys.Get(ck))
+			if err == nil {
+				err = decodePending(&k, pv)
+			}
 			if err != nil {
 				return fmt.Errorf("%q: %w", ck, err)
 			}

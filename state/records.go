@@ -74,6 +74,12 @@ type KeyRecord struct {
 	Source, RefID string
 	// At is when the record was last written.
 	At time.Time
+	// AltKey and AltBodyHash are another identity under which the target
+	// may hold the message, "" when none: the message as a server that
+	// rewrites it stores it (see migrate). Only a pending record keeps
+	// them (in the pending bucket): Pending returns them, Lookup and Keys
+	// do not, and Commit drops them.
+	AltKey, AltBodyHash string
 }
 
 // A FolderRecord is what the store knows about a target folder.
@@ -165,6 +171,30 @@ func decodeKey(ck, v []byte) (KeyRecord, error) {
 	k.RefID = d.string()
 	k.At = d.time()
 	return k, d.finish()
+}
+
+// encodePending encodes what the pending bucket holds for k: its
+// alternative identity, or nothing.
+func encodePending(k KeyRecord) []byte {
+	if k.AltKey == "" && k.AltBodyHash == "" {
+		return []byte{}
+	}
+	e := newEncoder(8 + len(k.AltKey) + len(k.AltBodyHash))
+	e.string(k.AltKey)
+	e.string(k.AltBodyHash)
+	return e.b
+}
+
+// decodePending adds to k what the pending bucket holds for it. An empty
+// value (all that releases before AltKey wrote) is no alternative.
+func decodePending(k *KeyRecord, v []byte) error {
+	if len(v) == 0 {
+		return nil
+	}
+	d := newDecoder(v)
+	k.AltKey = d.string()
+	k.AltBodyHash = d.string()
+	return d.finish()
 }
 
 func encodeRef(r RefRecord) []byte {

@@ -19,11 +19,15 @@ type VerifyOptions struct {
 	Sources    []string
 	Folder     string
 	Show       int
+	// FailAltered makes a message stored altered a failure (exit 1).
+	FailAltered bool
 }
 
 const verifyExitCodesHelp = `Exit codes:
-  0    every source message is in the target (same key, same body)
-  1    some are missing, differ, or could not be read from the source (listed)
+  0    every source message is in the target: byte for byte, or stored
+       altered by the server (listed, with a warning; see --fail-altered)
+  1    some are missing, differ, or could not be read from the source
+       (listed); with --fail-altered, also when some are stored altered
   2    usage or configuration error
   3    cannot connect, authenticate or verify TLS
   4    the state file is locked by a migrate run
@@ -36,11 +40,20 @@ func newVerifyCommand(g *GlobalOptions) *cobra.Command {
 		Short: "Check that every source message is in the target",
 		Long: `Read every message of the configured sources, map it to its target folder
 as migrate does, and look for it there by its key: the Message-ID with the
-same body, or for a message without one the hash of its content. Prints,
-per target folder, the source messages present, missing, and differing (the
-folder holds the Message-ID but with another body), and the messages of the
-folder that no source message accounts for (extra: mail that was there
-before, or a second copy).
+same body, or for a message without one the hash of its content; each copy
+found is then compared with the source message whole. Prints, per target
+folder, the source messages present (byte for byte), altered, missing, and
+differing (the folder holds the Message-ID but with another body), and the
+messages of the folder that no source message accounts for (extra: mail
+that was there before, or a second copy).
+
+Altered: the copy is there but not byte for byte. Cyrus IMAP stores each
+8-bit byte of a header (a raw UTF-8 or Latin-1 Subject, From or
+Message-ID) as 'X' unless its imapd.conf says "munge8bit: no"; migrate
+finds such copies and never copies them again, and verify lists them with
+the reason. Re-running cannot change them: they are a warning (exit 0)
+unless --fail-altered is given. Another cause is a copy that was in the
+target before with other header fields (same Message-ID and body).
 
 A duplicate that dedup: account filed once, in another folder, counts as
 present. Messages deleted from a source are not listed, so not expected.
@@ -66,14 +79,15 @@ read-only (a missing one is fine). Settings are those of migrate.
 			if err != nil {
 				return err
 			}
-			return runVerify(cmd.Context(), g, c, max(o.Show, 0))
+			return runVerify(cmd.Context(), g, c, max(o.Show, 0), o.FailAltered)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.ConfigFile, "config", "c", "", "YAML config file")
 	f.StringArrayVar(&o.Sources, "source", nil, "source URL, instead of the config's sources (repeatable)")
 	f.StringVar(&o.Folder, "folder", "INBOX", "target folder for --source")
-	f.IntVar(&o.Show, "show", 20, "list at most this many missing, differing and extra messages each")
+	f.IntVar(&o.Show, "show", 20, "list at most this many missing, altered, differing and extra messages each")
+	f.BoolVar(&o.FailAltered, "fail-altered", false, "exit 1 also when a message is in the target but stored altered")
 	f.String("state", "", "state file (config key state)")
 	f.String("target", "", "target URL, imaps://user@host[:port] or imap://user@host[:port] (target.url)")
 	f.String("dedup", "", "dedup scope the migration used: account, folder or off (dedup)")
@@ -83,8 +97,13 @@ read-only (a missing one is fine). Settings are those of migrate.
 }
 
 // runVerify compares the job's sources with its target and prints the
-// result. The job is built as for a dry run: the state read-only.
-func runVerify(ctx context.Context, g *GlobalOptions, c *Config, show int) error {
+// result. The job is built as for a dry run: the state read-only. A
+// message stored altered fails it only with failAltered: the copy is
+// there, migrate will not copy it again, and no re-run can change what
+// the server stored, so a check that fails for it on every run would
+// teach people to ignore the check; it is printed as a warning instead,
+// even with --quiet.
+func runVerify(ctx context.Context, g *GlobalOptions, c *Config, show int, failAltered bool) error {
 	log, err := g.logger()
 	if err != nil {
 		return err
@@ -99,30 +118,49 @@ func runVerify(ctx context.Context, g *GlobalOptions, c *Config, show int) error
 		return err
 	}
 	if !g.Quiet || !rep.OK() {
-		printVerify(g.stdout, rep, migrate.Dedup(c.Dedup), show)
+		printVerify(g.stdout, rep, migrate.Dedup(c.Dedup), show, failAltered)
 	}
-	if !rep.OK() {
-		return fmt.Errorf("verify: %d missing, %d differing, %d unreadable: %w",
-			len(rep.Missing), len(rep.Differs), len(rep.Unreadable), errMessagesFailed)
+	return verifyResult(rep, failAltered)
+}
+
+// verifyResult is runVerify's error for rep: errMessagesFailed (exit 1)
+// when a message is missing, differs or is unreadable, or with
+// failAltered is stored altered.
+func verifyResult(rep *migrate.VerifyReport, failAltered bool) error {
+	if !rep.Complete() || (failAltered && !rep.OK()) {
+		return fmt.Errorf("verify: %d missing, %d differing, %d unreadable, %d altered: %w",
+			len(rep.Missing), len(rep.Differs), len(rep.Unreadable), len(rep.Altered), errMessagesFailed)
 	}
 	return nil
 }
 
 // printVerify writes the per-folder table, the totals and the lists.
-func printVerify(w io.Writer, rep *migrate.VerifyReport, dedup migrate.Dedup, show int) {
+func printVerify(w io.Writer, rep *migrate.VerifyReport, dedup migrate.Dedup, show int, failAltered bool) {
 	width := len("TOTAL")
 	for _, f := range rep.Folders {
 		width = max(width, len(printable(f.Folder)))
 	}
+	// The ALTERED column shows only when some message is: the table of a
+	// byte-exact target keeps its five numbers.
+	altered := len(rep.Altered) > 0
 	row := func(name string, f migrate.FolderCheck) {
-		fmt.Fprintf(w, "%-*s %8d %8d %8d %8d %8d\n", width, printable(name), f.Expected, f.Present, f.Missing, f.Differs, f.Extra)
+		fmt.Fprintf(w, "%-*s %8d %8d", width, printable(name), f.Expected, f.Present)
+		if altered {
+			fmt.Fprintf(w, " %8d", f.Altered)
+		}
+		fmt.Fprintf(w, " %8d %8d %8d\n", f.Missing, f.Differs, f.Extra)
 	}
-	fmt.Fprintf(w, "%-*s %8s %8s %8s %8s %8s\n", width, "FOLDER", "SOURCE", "PRESENT", "MISSING", "DIFFERS", "EXTRA")
+	fmt.Fprintf(w, "%-*s %8s %8s", width, "FOLDER", "SOURCE", "PRESENT")
+	if altered {
+		fmt.Fprintf(w, " %8s", "ALTERED")
+	}
+	fmt.Fprintf(w, " %8s %8s %8s\n", "MISSING", "DIFFERS", "EXTRA")
 	var total migrate.FolderCheck
 	for _, f := range rep.Folders {
 		row(f.Folder, f)
 		total.Expected += f.Expected
 		total.Present += f.Present
+		total.Altered += f.Altered
 		total.Missing += f.Missing
 		total.Differs += f.Differs
 		total.Extra += f.Extra
@@ -137,13 +175,21 @@ func printVerify(w io.Writer, rep *migrate.VerifyReport, dedup migrate.Dedup, sh
 	if rep.Vanished > 0 {
 		fmt.Fprintf(w, "vanished: %d (deleted from the source while verify read it)\n", rep.Vanished)
 	}
+	list(w, "altered (in the target, not byte for byte)", rep.Altered, show)
 	list(w, "missing", rep.Missing, show)
 	list(w, "differing (same Message-ID, another body)", rep.Differs, show)
 	list(w, "unreadable in the source", rep.Unreadable, show)
 	list(w, "extra (in the target, in no source)", rep.Extra, show)
-	verdict := "OK: every source message is in the target"
-	if !rep.OK() {
+	verdict := "OK: every source message is in the target, byte for byte"
+	switch {
+	case !rep.Complete():
 		verdict = "NOT OK: some source messages are not in the target"
+	case !rep.OK() && failAltered:
+		verdict = fmt.Sprintf("NOT OK: every source message is in the target, but %d stored altered (--fail-altered)",
+			len(rep.Altered))
+	case !rep.OK():
+		verdict = fmt.Sprintf("WARNING: every source message is in the target, but %d stored altered, not byte for byte (listed above)",
+			len(rep.Altered))
 	}
 	fmt.Fprintf(w, "%s (%d read, %s)\n", verdict, rep.Listed, rep.End.Sub(rep.Start).Round(time.Millisecond))
 }
@@ -164,6 +210,9 @@ func list(w io.Writer, what string, items []migrate.VerifyItem, show int) {
 			fmt.Fprintf(&b, "  %s message %s -> %s", printable(it.Source), printable(it.RefID), printable(it.Folder))
 		} else {
 			fmt.Fprintf(&b, "  %s UID %d", printable(it.Folder), it.UID)
+		}
+		if it.Source != "" && it.UID != 0 {
+			fmt.Fprintf(&b, " UID %d", it.UID)
 		}
 		if it.Subject != "" {
 			fmt.Fprintf(&b, " %q", it.Subject)

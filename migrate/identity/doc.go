@@ -9,4 +9,12 @@
 // hash of its bytes with line endings normalised to CRLF and the header
 // fields that local mail clients add left out, so a message is never
 // dropped or merged just because it lacks an ID.
+//
+// Some servers alter what they store: Cyrus IMAP (default "munge8bit:
+// yes") replaces every byte >= 0x80 of the header block with 'X', which
+// changes a Message-ID or a content hash. ID.Munged is the identity of
+// that form, computed in the same pass (a second hash of the body only
+// when the header block holds such a byte), so that such a copy can be
+// found again; ID.Full (NewFull) hashes the whole message for a
+// byte-for-byte comparison.
 package identity

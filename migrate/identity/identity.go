@@ -3,6 +3,7 @@ package identity
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"hash"
 	"strings"
@@ -38,6 +39,23 @@ type ID struct {
 	// (RFC822.SIZE): Size with line ends counted as CRLF and CRs before
 	// an LF as one (see crlfHash).
 	ServerSize int64
+	// Full is "sha256:<hex>" of the whole message as a server gives it
+	// back (see crlfHash), nothing left out: for a byte-for-byte
+	// comparison. Only a Hasher from NewFull sets it.
+	Full string
+	// Munged is the identity of the message as a server stores it that
+	// replaces every byte of the header block >= 0x80 with 'X' (Cyrus
+	// IMAP's default munge8bit; see Munge). It is the zero Form when the
+	// header block has no such byte: the message is its own munged form.
+	// Munging keeps the size.
+	Munged Form
+}
+
+// A Form is the identity of another form of a message (ID.Munged).
+type Form struct {
+	// Key, MessageID, BodyHash, ContentHash and Full are as in ID, for
+	// that form; Full only from NewFull.
+	Key, MessageID, BodyHash, ContentHash, Full string
 }
 
 // A Hasher computes an ID from a message's bytes written to it in any
@@ -51,8 +69,15 @@ type Hasher struct {
 	first  bool   // no header line finished yet
 	bodyH  crlfHash
 	contH  crlfHash
-	allN   crlfHash // counts the whole message as a server stores it
+	allN   crlfHash // counts (with NewFull: hashes) the whole message as a server stores it
 	size   int64
+	// Once the header block shows a byte >= 0x80 (eight), contM and allM
+	// are contH and allN of the munged form: copies of them taken just
+	// before that byte, fed munged header bytes and the same body since.
+	eight      bool
+	contM      crlfHash
+	allM       crlfHash
+	mungeSpace []byte
 }
 
 // New returns a Hasher ready for a message's first byte.
@@ -60,10 +85,17 @@ func New() *Hasher {
 	return &Hasher{bodyH: crlfHash{h: sha256.New()}, contH: crlfHash{h: sha256.New()}, first: true}
 }
 
+// NewFull returns a Hasher that also hashes the whole message (ID.Full
+// and ID.Munged.Full), at the cost of one more hash of every byte.
+func NewFull() *Hasher {
+	h := New()
+	h.allN.h = sha256.New()
+	return h
+}
+
 // Write consumes p. It never fails.
 func (h *Hasher) Write(p []byte) (int, error) {
 	h.size += int64(len(p))
-	h.allN.write(p)
 	rest := p
 	for !h.inBody && len(rest) > 0 {
 		i := bytes.IndexByte(rest, '\n')
@@ -81,14 +113,26 @@ func (h *Hasher) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// appendLine takes b, a piece of the header block (every header byte
+// comes through here once, the blank line that ends the block too).
 func (h *Hasher) appendLine(b []byte) {
+	if !h.eight && has8bit(b) {
+		// The munged form parts from the message here; what was hashed
+		// so far is the same in both.
+		h.eight = true
+		h.contM, h.allM = h.contH.clone(), h.allN.clone()
+	}
+	h.allN.write(b)
+	if h.eight {
+		h.allM.write(h.munge(b))
+	}
 	if n := MaxHeader - len(h.header); n > 0 {
 		h.header = append(h.header, b[:min(len(b), n)]...)
 	}
 	switch {
 	case h.long:
 		if !h.skip {
-			h.contH.write(b)
+			h.contHead(b)
 		}
 	case len(h.line)+len(b) <= MaxHeader:
 		h.line = append(h.line, b...)
@@ -98,11 +142,67 @@ func (h *Hasher) appendLine(b []byte) {
 		h.long = true
 		h.startField(append(h.line, b...))
 		if !h.skip {
-			h.contH.write(h.line)
-			h.contH.write(b)
+			h.contHead(h.line)
+			h.contHead(b)
 		}
 		h.line = h.line[:0]
 	}
+}
+
+// contHead hashes header bytes into the content hash, and munged into
+// the munged form's once that exists.
+func (h *Hasher) contHead(b []byte) {
+	h.contH.write(b)
+	if h.eight {
+		h.contM.write(h.munge(b))
+	}
+}
+
+// munge returns b with every byte >= 0x80 replaced by 'X', in a buffer
+// of h's that the next call reuses (b itself when it has no such byte).
+func (h *Hasher) munge(b []byte) []byte {
+	if !has8bit(b) {
+		return b
+	}
+	h.mungeSpace = append(h.mungeSpace[:0], b...)
+	mungeBytes(h.mungeSpace)
+	return h.mungeSpace
+}
+
+func has8bit(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}
+
+func mungeBytes(b []byte) {
+	for i, c := range b {
+		if c >= 0x80 {
+			b[i] = 'X'
+		}
+	}
+}
+
+// Munge returns a copy of msg as a server stores it that replaces every
+// byte >= 0x80 of the header block (up to the first empty line) with
+// 'X': Cyrus IMAP with its default "munge8bit: yes". The body is kept.
+func Munge(msg []byte) []byte {
+	out := bytes.Clone(msg)
+	for rest := out; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
+		}
+		if isBlank(line) {
+			break
+		}
+		mungeBytes(line)
+		rest = rest[len(line):]
+	}
+	return out
 }
 
 // startField sets h.skip for a header line that begins with start.
@@ -123,12 +223,12 @@ func (h *Hasher) endHeaderLine() {
 	}
 	if isBlank(line) {
 		h.inBody = true
-		h.contH.write([]byte("\r\n"))
+		h.contHead([]byte("\r\n"))
 		return
 	}
 	h.startField(line)
 	if !h.skip {
-		h.contH.write(line)
+		h.contHead(line)
 	}
 }
 
@@ -158,6 +258,11 @@ func leftOut(line []byte, first bool) bool {
 func (h *Hasher) writeBody(b []byte) {
 	h.bodyH.write(b)
 	h.contH.write(b)
+	h.allN.write(b)
+	if h.eight {
+		h.contM.write(b)
+		h.allM.write(b)
+	}
 }
 
 // crlfHash hashes what is written to it, across any split of the input,
@@ -273,6 +378,22 @@ func (c *crlfHash) flushCRs() {
 	}
 }
 
+// clone returns an independent copy of c in its current state.
+func (c *crlfHash) clone() crlfHash {
+	d := *c
+	if c.h != nil {
+		st, err := c.h.(encoding.BinaryMarshaler).MarshalBinary()
+		d.h = sha256.New()
+		if err == nil {
+			err = d.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st)
+		}
+		if err != nil {
+			panic("identity: cannot copy a SHA-256 state: " + err.Error()) // crypto/sha256 always can
+		}
+	}
+	return d
+}
+
 func (c *crlfHash) sum() string {
 	c.flushCRs()
 	return hex.EncodeToString(c.h.Sum(nil))
@@ -285,13 +406,16 @@ func (h *Hasher) Sum() ID {
 		// A header block without a final line end: hash what is there.
 		h.startField(h.line)
 		if !h.skip {
-			h.contH.write(h.line)
+			h.contHead(h.line)
 		}
 	}
 	id := ID{
 		BodyHash:    h.bodyH.sum(),
 		ContentHash: "sha256:" + h.contH.sum(),
 		Size:        h.size,
+	}
+	if h.allN.h != nil {
+		id.Full = "sha256:" + h.allN.sum()
 	}
 	h.allN.flushCRs()
 	id.ServerSize = h.allN.n
@@ -302,18 +426,50 @@ func (h *Hasher) Sum() ID {
 	}
 	fields := ParseHeader(h.header)
 	id.MessageID = ParseMessageID(fields.Get("Message-Id"))
-	if id.MessageID != "" {
-		id.Key = "<" + id.MessageID + ">"
-	} else {
-		id.Key = id.ContentHash
-	}
+	id.Key = key(id.MessageID, id.ContentHash)
 	id.Date = InternalDate(fields)
+	if h.eight {
+		id.Munged = h.munged(id.BodyHash)
+	}
 	return id
+}
+
+// key is the key of a message with that Message-ID ("" for none) and
+// content hash.
+func key(messageID, contentHash string) string {
+	if messageID != "" {
+		return "<" + messageID + ">"
+	}
+	return contentHash
+}
+
+// munged returns the identity of the munged form; bodyHash is the
+// message's own, which munging keeps when there is a body.
+func (h *Hasher) munged(bodyHash string) Form {
+	f := Form{ContentHash: "sha256:" + h.contM.sum(), BodyHash: bodyHash}
+	if !h.inBody {
+		f.BodyHash = h.contM.sum()
+	}
+	if h.allM.h != nil {
+		f.Full = "sha256:" + h.allM.sum()
+	}
+	hd := bytes.Clone(h.header)
+	mungeBytes(hd)
+	f.MessageID = ParseMessageID(ParseHeader(hd).Get("Message-Id"))
+	f.Key = key(f.MessageID, f.ContentHash)
+	return f
 }
 
 // Of returns the identity of msg.
 func Of(msg []byte) ID {
 	h := New()
+	h.Write(msg)
+	return h.Sum()
+}
+
+// OfFull returns the identity of msg with ID.Full (see NewFull).
+func OfFull(msg []byte) ID {
+	h := NewFull()
 	h.Write(msg)
 	return h.Sum()
 }

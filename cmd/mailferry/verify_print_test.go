@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailferry/mailferry/migrate"
+)
+
+// A message stored altered by the server is printed in its own column
+// (shown only then) and list, with the copy's UID and the reason, under a WARNING verdict; it
+// fails verify only with --fail-altered. A missing message fails it.
+func TestVerifyPrintsAltered(t *testing.T) {
+	start := time.Now()
+	altered := migrate.VerifyItem{Source: "pop3://a@x", RefID: "u1", Folder: "INBOX", UID: 7, Key: "<XXtXX@x>",
+		Subject: "été", Reason: migrate.AlteredMunged}
+	rep := &migrate.VerifyReport{Start: start, End: start, Listed: 2,
+		Folders: []migrate.FolderCheck{{Folder: "INBOX", Expected: 2, Present: 1, Altered: 1}},
+		Altered: []migrate.VerifyItem{altered}}
+	var out bytes.Buffer
+	printVerify(&out, rep, migrate.DedupAccount, 20, false)
+	t.Logf("verify prints:\n%s", out.String())
+	for _, want := range []string{
+		"ALTERED",
+		"altered (in the target, not byte for byte) (1):",
+		`pop3://a@x message u1 -> INBOX UID 7 "été" <XXtXX@x>: ` + migrate.AlteredMunged,
+		"WARNING: every source message is in the target, but 1 stored altered",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "OK: every") {
+		t.Errorf("output says OK:\n%s", out.String())
+	}
+	if err := verifyResult(rep, false); err != nil {
+		t.Errorf("verifyResult(altered) = %v, want nil (exit 0 with the warning)", err)
+	}
+	if err := verifyResult(rep, true); !errors.Is(err, errMessagesFailed) {
+		t.Errorf("verifyResult(altered, --fail-altered) = %v, want errMessagesFailed", err)
+	}
+	out.Reset()
+	printVerify(&out, rep, migrate.DedupAccount, 20, true)
+	if !strings.Contains(out.String(), "NOT OK: every source message is in the target, but 1 stored altered (--fail-altered)") {
+		t.Errorf("with --fail-altered:\n%s", out.String())
+	}
+	rep.Missing = []migrate.VerifyItem{{Source: "pop3://a@x", RefID: "u2", Folder: "INBOX"}}
+	if err := verifyResult(rep, false); !errors.Is(err, errMessagesFailed) {
+		t.Errorf("verifyResult(missing) = %v, want errMessagesFailed", err)
+	}
+	exact := &migrate.VerifyReport{Start: start, End: start, Listed: 1,
+		Folders: []migrate.FolderCheck{{Folder: "INBOX", Expected: 1, Present: 1}}}
+	out.Reset()
+	printVerify(&out, exact, migrate.DedupAccount, 20, false)
+	if !strings.Contains(out.String(), "OK: every source message is in the target, byte for byte") || verifyResult(exact, true) != nil ||
+		strings.Contains(out.String(), "ALTERED") {
+		t.Errorf("byte-exact report:\n%s", out.String())
+	}
+}
