@@ -269,7 +269,7 @@ func migrateInto(t *testing.T, tgt *imapTarget) {
 		if code != exitOK || !strings.Contains(out, "OK: every source message") {
 			t.Errorf("verify: exit %d, want 0:\n%s", code, out)
 		}
-	} else if !strings.Contains(out, "altered by the server") {
-		t.Errorf("verify: exit %d, want the messages the server altered listed as such:\n%s", code, out)
+	} else if code != exitOK || !strings.Contains(out, "stored altered") || !strings.Contains(out, "Cyrus munge8bit") {
+		t.Errorf("verify: exit %d, want 0 and the messages the server altered listed as such:\n%s", code, out)
 	}
 }
