@@ -9,11 +9,12 @@ import (
 )
 
 // parseHeaderQuadratic is ParseHeader as it was before it was made
-// linear: the reference for what unfolding gives.
+// linear: the reference for what unfolding gives (an empty line being
+// any number of CRs and an LF, as isBlank has it).
 func parseHeaderQuadratic(raw string) Header {
 	var hd Header
 	for _, line := range strings.SplitAfter(raw, "\n") {
-		if line == "\n" || line == "\r\n" || line == "" {
+		if strings.TrimLeft(line, "\r") == "\n" || line == "" {
 			break
 		}
 		text := strings.TrimRight(line, "\r\n")

@@ -233,7 +233,10 @@ func (h *Hasher) endHeaderLine() {
 }
 
 func isBlank(line []byte) bool {
-	return string(line) == "\n" || string(line) == "\r\n"
+	// CRs before the LF count as one, as everywhere in this package: a
+	// server serves a stored CR LF as CR CR LF (courier-pop, popa3d), and
+	// Dovecot stores CR CR LF as CR LF.
+	return len(bytes.TrimLeft(line, "\r")) == 1 && line[len(line)-1] == '\n'
 }
 
 // leftOut reports whether a header field starting on line is one that local
