@@ -185,7 +185,19 @@ func (r *run) confirmed(ctx context.Context, rec state.RefRecord, fresh map[stri
 }
 
 // sameMessageID reports whether a target entry has the Message-ID of id
-// (or, like id, none).
+// (or, like id, none), as sent or as a server that replaces 8-bit header
+// bytes stores it (Cyrus munge8bit: each byte of 0x80 or more an 'X').
 func sameMessageID(e target.Entry, id identity.ID) bool {
-	return identity.ParseMessageID(e.MessageID) == id.MessageID
+	got := identity.ParseMessageID(e.MessageID)
+	if got == id.MessageID {
+		return true
+	}
+	munged := []byte(id.MessageID)
+	changed := false
+	for i, c := range munged {
+		if c >= 0x80 {
+			munged[i], changed = 'X', true
+		}
+	}
+	return changed && got == string(munged)
 }

@@ -108,7 +108,7 @@ func compatTrees(t *testing.T, dir string, dc *dovecottest.Server) (string, map[
 		writeFile(t, filepath.Join(mb, name), []byte(text.String()), time.Time{})
 		want[name] = msgs
 	}
-	sources := plainPOP3(dc) + "    folder: INBOX\n" + fmt.Sprintf("  - url: maildir:%s\n  - url: mbox:%s\n", md, mb)
+	sources := plainPOP3(dc) + "    folder: INBOX\n    delete: leave\n" + fmt.Sprintf("  - url: maildir:%s\n  - url: mbox:%s\n", md, mb)
 	return sources, want
 }
 
@@ -264,6 +264,26 @@ func migrateInto(t *testing.T, tgt *imapTarget) {
 		t.Errorf("substitutes changed with the state lost: %q, first run %q", again, subs)
 	}
 	check("state lost")
+	// Every copy is confirmed on the target, so deletion from the POP3
+	// maildrop takes every message (Cyrus: by its munged form too).
+	text, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgDelete := strings.Replace(string(text), "delete: leave", "delete: after-upload", 1)
+	if err := os.WriteFile(e.config, []byte(cfgDelete+"settle: 500ms\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out = e.run(nil)
+	if code != exitOK || copied(t, out) != 0 {
+		t.Fatalf("run with delete: after-upload: exit %d, want 0 and nothing copied:\n%s", code, out)
+	}
+	if left := src.Fetch(t, "alice", "INBOX"); len(left) != 0 {
+		t.Errorf("the maildrop still holds %d message(s) after delete: after-upload:\n%s", len(left), out)
+	}
+	if err := os.WriteFile(e.config, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	code, out = e.runSub("verify")
 	if tgt.alters == nil {
 		if code != exitOK || !strings.Contains(out, "OK: every source message") {
