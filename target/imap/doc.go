@@ -41,6 +41,16 @@
 // refuses it ("Message contains NUL characters"), and the error says that
 // the server does not announce BINARY.
 //
+// Cyrus 3.6 serves such a message over BODY.PEEK[] as a literal8 too
+// ("BODY[] ~{n}"), which go-imap cannot parse ("imapwire: expected
+// nstring, got "{""; the connection is lost). Where the server announces
+// BINARY and go-imap fails so, Fetch reads that message once more on a
+// raw connection in the place of the pooled one (fetchraw.go), whose
+// reader keeps a literal8's octets; an answer that holds no literal8
+// stays an error. BINARY.PEEK[] is no substitute: it undoes transfer
+// encodings (Dovecot serves every message so), and the bytes would not be
+// the stored ones.
+//
 // # Errors
 //
 // Errors are classified once, here: refused credentials wrap

@@ -40,6 +40,10 @@ type fakeServer struct {
 	conns   []net.Conn
 	// refuseCreate, when set, is the text of a NO to every CREATE.
 	refuseCreate string
+	// fetchBody, when set, makes EXAMINE show one message, UID 1, and
+	// is what follows "BODY[] " in the answer to every UID FETCH (a
+	// literal with its marker).
+	fetchBody string
 
 	accepted atomic.Int32
 	appends  atomic.Int32
@@ -167,6 +171,19 @@ func (f *fakeServer) handle(c net.Conn, r *bufio.Reader, reply func(string, ...a
 		reply("%s OK created", tag)
 	case "APPEND":
 		return f.append(c, r, reply, tag, args)
+	case "EXAMINE", "UID":
+		f.mu.Lock()
+		body := f.fetchBody
+		f.mu.Unlock()
+		if body == "" {
+			reply("%s NO not in this fake", tag)
+		} else if verb == "EXAMINE" {
+			reply("* 1 EXISTS")
+			reply("%s OK [READ-ONLY] examined", tag)
+		} else {
+			reply("* 1 FETCH (UID 1 BODY[] %s)", body)
+			reply("%s OK fetched", tag)
+		}
 	default:
 		reply("%s NO not in this fake", tag)
 	}

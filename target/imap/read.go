@@ -3,6 +3,7 @@ package imap
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -118,8 +119,10 @@ func missing(cl *imapclient.Client, folder string, err error) bool {
 }
 
 // Fetch returns the exact bytes of the message with that UID in folder,
-// without setting \Seen. A missing message or folder wraps ErrNotFound.
-// Other errors are classified as for Index.
+// without setting \Seen. A message the server serves as a literal8, which
+// go-imap cannot read, is read again on a raw connection (fetchraw.go). A
+// missing message or folder wraps ErrNotFound. Other errors are
+// classified as for Index.
 func (t *Target) Fetch(ctx context.Context, folder string, uid uint32) ([]byte, error) {
 	var body []byte
 	err := t.withConn(ctx, func(c *conn) (bool, error) {
@@ -128,7 +131,11 @@ func (t *Target) Fetch(ctx context.Context, folder string, uid uint32) ([]byte, 
 			body, err = fetch(c, cl, folder, uid)
 			return err
 		})
-		return retryable(err), err
+		if t.servedLiteral8(err) {
+			c.close() // go-imap closed it; the raw connection takes its place
+			body, err = t.fetchRaw(ctx, folder, uid, err)
+		}
+		return retryable(err) && !errors.Is(err, errNoLiteral8), err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fetch %q UID %d: %w", folder, uid, classify(err, false))

@@ -2,9 +2,11 @@ package imap
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -124,23 +126,76 @@ var utf7Base64 = base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq
 // maxLine bounds one response line (without literals).
 const maxLine = 64 << 10
 
-// readResponse reads one response, following any literal ("{n}" at a
-// line end) to the response's real end, and returns its first line
-// without CRLF; literal contents are skipped.
+// readResponse reads one response, following any literal ("{n}" or
+// "~{n}" at a line end) to the response's real end, and returns its first
+// line without CRLF; literal contents are skipped.
 func readResponse(r *bufio.Reader) (string, error) {
-	first, err := readLine(r)
-	line := first
-	for err == nil {
+	resp, err := readWhole(r, false, nil)
+	if err != nil {
+		return "", err
+	}
+	return resp.lines[0], nil
+}
+
+// A response is one whole server response, split at its literals:
+// lines[i] is the text before literal i (ending with its "{n}" or
+// "~{n}" marker), and the last line is the text after the last literal.
+type response struct {
+	lines []string
+	lits  [][]byte // the literals' contents, when kept
+}
+
+// litChunk is how much of a kept literal is read between two calls of
+// readWhole's tick.
+const litChunk = 64 << 10
+
+// readWhole reads one response with its literals, keeping their contents
+// when keep is set. tick, when not nil, is called before each line and
+// each litChunk of a literal is read (to push a read deadline on).
+func readWhole(r *bufio.Reader, keep bool, tick func()) (response, error) {
+	var resp response
+	for {
+		if tick != nil {
+			tick()
+		}
+		line, err := readLine(r)
+		if err != nil {
+			return response{}, err
+		}
+		resp.lines = append(resp.lines, line)
 		n, ok := literalAtEnd(line)
 		if !ok {
-			return first, nil
+			return resp, nil
 		}
-		if _, err = r.Discard(int(n)); err != nil {
-			break
+		var lit []byte
+		if keep {
+			lit, err = readLiteral(r, n, tick)
+		} else {
+			_, err = r.Discard(int(n))
 		}
-		line, err = readLine(r)
+		if err != nil {
+			return response{}, err
+		}
+		resp.lits = append(resp.lits, lit)
 	}
-	return "", err
+}
+
+// readLiteral reads n octets, growing its buffer as they arrive (n comes
+// from the server and is not trusted for the allocation).
+func readLiteral(r *bufio.Reader, n int64, tick func()) ([]byte, error) {
+	var buf bytes.Buffer
+	for int64(buf.Len()) < n {
+		if tick != nil {
+			tick()
+		}
+		if _, err := io.CopyN(&buf, r, min(litChunk, n-int64(buf.Len()))); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
 }
 
 func readLine(r *bufio.Reader) (string, error) {
@@ -160,17 +215,30 @@ func readLine(r *bufio.Reader) (string, error) {
 	}
 }
 
-// literalAtEnd returns n when line ends with "{n}" or "{n+}".
+// literalAtEnd returns n when line ends with "{n}", "{n+}" or "~{n}".
 func literalAtEnd(line string) (int64, bool) {
+	n, _, ok := literalMarker(line)
+	return n, ok
+}
+
+// literalMarker returns n when line ends with a literal's marker, "{n}",
+// "{n+}" or "~{n}", and where the marker starts ("~" included).
+func literalMarker(line string) (n int64, at int, ok bool) {
 	if !strings.HasSuffix(line, "}") {
-		return 0, false
+		return 0, 0, false
 	}
 	i := strings.LastIndexByte(line, '{')
 	if i < 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	n, err := strconv.ParseInt(strings.TrimSuffix(line[i+1:len(line)-1], "+"), 10, 64)
-	return n, err == nil && n >= 0 && n < 1<<31
+	if err != nil || n < 0 || n >= 1<<31 {
+		return 0, 0, false
+	}
+	if i > 0 && line[i-1] == '~' {
+		i--
+	}
+	return n, i, true
 }
 
 // A status is a parsed status response: "tag OK [CODE args] text".
