@@ -23,7 +23,7 @@ func TestDovecotLayoutAndMapping(t *testing.T) {
 		{"/", "", "Sent", map[string]string{"Envoyés": "Sent", "Work/2024": "Work/2024", "Spam": "Junk",
 			"v1.2": "v1．2", "50%": "50%", "a/b c ": "a/b c "}, 1},
 		{".", "INBOX.", "INBOX.Sent", map[string]string{"Envoyés": "INBOX.Sent", "Work/2024": "INBOX.Work.2024",
-			"Spam": "INBOX.Junk", "v1.2": "INBOX.v1．2", "50%": "INBOX.50%"}, 0},
+			"Spam": "INBOX.Junk", "v1.2": "INBOX.v1．2", "50%": "INBOX.50%"}, 1}, // "." is the delimiter: listed too
 	}
 	for _, c := range cases {
 		t.Run(c.sep, func(t *testing.T) {
