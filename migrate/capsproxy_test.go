@@ -52,15 +52,7 @@ func newCapsProxy(t *testing.T, upstream string, hide []string, cutMarks ...stri
 		p.hide[strings.ToUpper(c)] = true
 	}
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.handle(c)
-		}
-	}()
+	go acceptLoop(ln, p.handle)
 	return p
 }
 

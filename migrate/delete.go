@@ -192,12 +192,6 @@ func sameMessageID(e target.Entry, id identity.ID) bool {
 	if got == id.MessageID {
 		return true
 	}
-	munged := []byte(id.MessageID)
-	changed := false
-	for i, c := range munged {
-		if c >= 0x80 {
-			munged[i], changed = 'X', true
-		}
-	}
-	return changed && got == string(munged)
+	munged := string(identity.Munge([]byte(id.MessageID))) // one line: all header
+	return munged != id.MessageID && got == munged
 }

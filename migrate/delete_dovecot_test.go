@@ -38,15 +38,7 @@ func newQuitCutProxy(t *testing.T, upstream string) *quitCutProxy {
 	}
 	p := &quitCutProxy{upstream: upstream, ln: ln}
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.handle(c)
-		}
-	}()
+	go acceptLoop(ln, p.handle)
 	return p
 }
 

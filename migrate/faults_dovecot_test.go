@@ -49,19 +49,21 @@ func newCutProxy(t *testing.T, upstream string, cuts, maxBytes int, fromServer, 
 	p := &cutProxy{upstream: upstream, ln: ln, rng: rand.New(rand.NewPCG(seed, 7)), cuts: cuts, maxBytes: maxBytes,
 		fromServer: fromServer, stall: stall, done: make(chan struct{})}
 	t.Cleanup(func() { ln.Close(); close(p.done) })
-	go p.serve()
+	go acceptLoop(ln, p.handle)
 	return p
 }
 
 func (p *cutProxy) addr() string { return p.ln.Addr().String() }
 
-func (p *cutProxy) serve() {
+// acceptLoop hands each connection ln accepts to handle, in its own
+// goroutine, until ln is closed.
+func acceptLoop(ln net.Listener, handle func(net.Conn)) {
 	for {
-		c, err := p.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		go p.handle(c)
+		go handle(c)
 	}
 }
 

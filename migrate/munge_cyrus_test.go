@@ -241,15 +241,7 @@ func newAppendCut(t *testing.T, upstream string, cuts int) *appendCut {
 	}
 	p := &appendCut{upstream: upstream, ln: ln, cuts: cuts}
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.handle(c)
-		}
-	}()
+	go acceptLoop(ln, p.handle)
 	return p
 }
 

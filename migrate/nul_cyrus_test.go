@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	goimap "github.com/emersion/go-imap/v2"
-
 	"github.com/mailferry/mailferry/internal/cyrustest"
 	"github.com/mailferry/mailferry/internal/servertest"
 	"github.com/mailferry/mailferry/migrate"
@@ -48,23 +46,9 @@ func TestCyrusNULFoundAgain(t *testing.T) {
 // no transfer encoding to undo).
 func wantBinary(t *testing.T, r *cyrusRig, want [][]byte) {
 	t.Helper()
-	c, err := servertest.Login(r.srv.IMAPAddr, r.user.Name, r.user.Password)
+	got, err := servertest.FetchBinary(r.srv.IMAPAddr, r.user.Name, r.user.Password, "INBOX")
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer servertest.Logout(c)
-	if _, err := c.Select("INBOX", &goimap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	sec := &goimap.FetchItemBinarySection{Peek: true}
-	bufs, err := c.Fetch(goimap.UIDSet{{Start: 1, Stop: 0}}, &goimap.FetchOptions{UID: true,
-		BinarySection: []*goimap.FetchItemBinarySection{sec}}).Collect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got [][]byte
-	for _, b := range bufs {
-		got = append(got, b.FindBinarySection(sec))
 	}
 	g, w := slices.Clone(got), slices.Clone(want)
 	slices.SortFunc(g, bytes.Compare)

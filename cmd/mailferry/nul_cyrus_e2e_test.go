@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	goimap "github.com/emersion/go-imap/v2"
-
 	"github.com/mailferry/mailferry/internal/cyrustest"
 	"github.com/mailferry/mailferry/internal/servertest"
 )
@@ -60,27 +58,12 @@ func TestCyrusNULMail(t *testing.T) {
 }
 
 // cyrusBinary returns the messages in user's INBOX, read with
-// BINARY.PEEK[] (go-imap reads a literal8 only there; the test messages
-// have no transfer encoding that BINARY would undo).
+// BINARY.PEEK[] (the test messages have no transfer encoding).
 func cyrusBinary(t *testing.T, addr, user string) [][]byte {
 	t.Helper()
-	c, err := servertest.Login(addr, user, imapPass)
+	msgs, err := servertest.FetchBinary(addr, user, imapPass, "INBOX")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer servertest.Logout(c)
-	if _, err := c.Select("INBOX", &goimap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	sec := &goimap.FetchItemBinarySection{Peek: true}
-	bufs, err := c.Fetch(goimap.UIDSet{{Start: 1, Stop: 0}}, &goimap.FetchOptions{UID: true,
-		BinarySection: []*goimap.FetchItemBinarySection{sec}}).Collect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for _, b := range bufs {
-		out = append(out, b.FindBinarySection(sec))
-	}
-	return out
+	return msgs
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/mailferry/mailferry/internal/cyrustest"
 	"github.com/mailferry/mailferry/internal/popa3dtest"
 	"github.com/mailferry/mailferry/migrate/dovecottest"
+	"github.com/mailferry/mailferry/migrate/identity"
 )
 
 // A dropMsg is one message of the maildrop the POP3 server tests share,
@@ -95,22 +96,6 @@ func cyrusForm(b []byte) []byte {
 	b = bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
 	b = bytes.ReplaceAll(b, []byte("\r"), []byte("\n"))
 	return bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n"))
-}
-
-// munge8bit is what Cyrus stores for b by default: each byte of the
-// header above 0x7F replaced by 'X'.
-func munge8bit(b []byte) []byte {
-	out := bytes.Clone(b)
-	end := bytes.Index(out, []byte("\r\n\r\n"))
-	if end < 0 {
-		end = len(out) // all header
-	}
-	for i := 0; i < end; i++ {
-		if out[i] >= 0x80 {
-			out[i] = 'X'
-		}
-	}
-	return out
 }
 
 // popa3dMbox is the maildrop of popa3d: each message after a "From " line
@@ -193,7 +178,7 @@ func startPOP3Source(t *testing.T, name string, drop []dropMsg) popSource {
 		}
 		// munge8bit (the default) stores an X for each 8-bit header byte.
 		for i, got := range stored() {
-			if want := munge8bit(msgs[i]); !bytes.Equal(got, want) {
+			if want := identity.Munge(msgs[i]); !bytes.Equal(got, want) {
 				t.Errorf("cyrus stored message %d as %.200q, want %.200q", i+1, got, want)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/mailferry/mailferry/internal/cyrustest"
 	"github.com/mailferry/mailferry/internal/servertest"
 	"github.com/mailferry/mailferry/migrate/dovecottest"
+	"github.com/mailferry/mailferry/migrate/identity"
 )
 
 // An imapTarget is an IMAP server of the compatibility tests seen as a
@@ -189,7 +190,7 @@ func TestServersAsTargets(t *testing.T) {
 
 func cyrusTarget(t *testing.T, alt bool) *imapTarget {
 	s := cyrustest.Start(t, cyrustest.Options{AltNamespace: alt, Users: []cyrustest.User{{Name: "bob", Password: imapPass}}})
-	return &imapTarget{addr: s.IMAPAddr, user: "bob", pass: imapPass, prefix: s.Prefix, sep: s.Separator, alters: munge8bit,
+	return &imapTarget{addr: s.IMAPAddr, user: "bob", pass: imapPass, prefix: s.Prefix, sep: s.Separator, alters: identity.Munge,
 		fetch: func(t *testing.T, folder string) [][]byte {
 			if folder == "INBOX" {
 				folder = ""

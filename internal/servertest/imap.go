@@ -77,6 +77,33 @@ func Fetch(addr, user, password, folder string) ([]Message, error) {
 	return msgs, nil
 }
 
+// FetchBinary returns the messages of folder in UID order read with UID
+// FETCH 1:* (BINARY.PEEK[]): go-imap reads a literal8 (a message holding
+// NUL, as Cyrus serves it) only there. BINARY undoes transfer encodings:
+// compare only messages that have none.
+func FetchBinary(addr, user, password, folder string) ([][]byte, error) {
+	c, err := Login(addr, user, password)
+	if err != nil {
+		return nil, err
+	}
+	defer Logout(c)
+	if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		return nil, fmt.Errorf("examine %q: %w", folder, err)
+	}
+	sec := &imap.FetchItemBinarySection{Peek: true}
+	bufs, err := c.Fetch(imap.UIDSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true,
+		BinarySection: []*imap.FetchItemBinarySection{sec}}).Collect()
+	if err != nil {
+		return nil, fmt.Errorf("fetch %q: %w", folder, err)
+	}
+	slices.SortFunc(bufs, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
+	out := make([][]byte, 0, len(bufs))
+	for _, b := range bufs {
+		out = append(out, b.FindBinarySection(sec))
+	}
+	return out, nil
+}
+
 // Folders returns the names from LIST "" "*", sorted.
 func Folders(addr, user, password string) ([]string, error) {
 	c, err := Login(addr, user, password)
