@@ -31,7 +31,7 @@ vet:
 
 # The speed and memory benchmark against Dovecot (see README, Performance).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./migrate/bench/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/bench/
 
 # A short bounded run of every fuzz target (go test -fuzz takes one target
 # per package per run), about 50s in all. Not part of `test`.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/internal/cyrustest"
-	"github.com/mailferry/mailferry/migrate/dovecottest"
+	"github.com/mailferry/mailferry/internal/dovecottest"
 	"github.com/mailferry/mailferry/target"
 	"github.com/mailferry/mailferry/target/imap"
 )

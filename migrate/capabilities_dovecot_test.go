@@ -14,8 +14,8 @@ import (
 
 	goimap "github.com/emersion/go-imap/v2"
 
+	"github.com/mailferry/mailferry/internal/dovecottest"
 	"github.com/mailferry/mailferry/migrate"
-	"github.com/mailferry/mailferry/migrate/dovecottest"
 	"github.com/mailferry/mailferry/source"
 	"github.com/mailferry/mailferry/source/maildir"
 	"github.com/mailferry/mailferry/state"

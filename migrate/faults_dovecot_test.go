@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/dovecottest"
 	"github.com/mailferry/mailferry/migrate"
-	"github.com/mailferry/mailferry/migrate/dovecottest"
 	"github.com/mailferry/mailferry/source"
 	"github.com/mailferry/mailferry/source/pop3"
 	"github.com/mailferry/mailferry/state"

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/mailferry/mailferry/migrate/dovecottest"
+	"github.com/mailferry/mailferry/internal/dovecottest"
 	"github.com/mailferry/mailferry/target/imap"
 )
 

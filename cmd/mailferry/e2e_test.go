@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailferry/mailferry/migrate/dovecottest"
+	"github.com/mailferry/mailferry/internal/dovecottest"
 	"github.com/mailferry/mailferry/state"
 )
 

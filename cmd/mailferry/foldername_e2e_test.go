@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailferry/mailferry/migrate/dovecottest"
+	"github.com/mailferry/mailferry/internal/dovecottest"
 )
 
 // A hostileName is a folder name an archive can hold that means something

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailferry/mailferry/migrate/dovecottest"
+	"github.com/mailferry/mailferry/internal/dovecottest"
 )
 
 // TestDovecotThunderbirdBareSeparators migrates a Thunderbird profile

@@ -16,8 +16,8 @@ import (
 
 	"github.com/mailferry/mailferry/internal/couriertest"
 	"github.com/mailferry/mailferry/internal/cyrustest"
+	"github.com/mailferry/mailferry/internal/dovecottest"
 	"github.com/mailferry/mailferry/internal/popa3dtest"
-	"github.com/mailferry/mailferry/migrate/dovecottest"
 	"github.com/mailferry/mailferry/migrate/identity"
 )
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -98,7 +97,6 @@ func (p *barProgress) Done() {
 // lineProgress logs a line now and then: for logs, cron and CI.
 type lineProgress struct {
 	counts
-	mu    sync.Mutex
 	log   *slog.Logger
 	every time.Duration
 	last  time.Time

@@ -13,8 +13,8 @@ import (
 
 	"github.com/mailferry/mailferry/internal/couriertest"
 	"github.com/mailferry/mailferry/internal/cyrustest"
+	"github.com/mailferry/mailferry/internal/dovecottest"
 	"github.com/mailferry/mailferry/internal/servertest"
-	"github.com/mailferry/mailferry/migrate/dovecottest"
 	"github.com/mailferry/mailferry/migrate/identity"
 )
 

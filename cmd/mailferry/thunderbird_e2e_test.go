@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailferry/mailferry/migrate/dovecottest"
+	"github.com/mailferry/mailferry/internal/dovecottest"
 )
 
 // tbMail is a message as Thunderbird keeps it: the server's bytes with

@@ -53,7 +53,7 @@ func (n *NS) WaitGreeting(addr, prefix string, deadline time.Time) error {
 			return nil
 		}
 		if err == nil {
-			err = fmt.Errorf("greeting %q, want %q...", line, prefix)
+			err = fmt.Errorf("greeting %q, want one starting %q", line, prefix)
 		}
 		last = err
 		if time.Now().After(deadline) {

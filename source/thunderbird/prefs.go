@@ -161,6 +161,9 @@ func (p prefs) servers(profile string) []server {
 	var out []server
 	for k, typ := range p {
 		id, ok := strings.CutPrefix(k, "mail.server.")
+		if !ok {
+			continue
+		}
 		if id, ok = strings.CutSuffix(id, ".type"); !ok || strings.Contains(id, ".") {
 			continue
 		}

@@ -378,6 +378,21 @@ func TestNewErrors(t *testing.T) {
 	}
 }
 
+// TestServersOnlyMailServerKeys: a key that ends in ".type" but is not
+// mail.server.<id>.type names no server.
+func TestServersOnlyMailServerKeys(t *testing.T) {
+	p := prefs{
+		"mail.server.server1.type":     "pop3",
+		"ldap.type":                    "none",
+		"mail.smtpserver.smtp1.type":   "smtp",
+		"mail.server.server1.hostname": "pop.example.org",
+	}
+	got := p.servers("/profile")
+	if len(got) != 1 || got[0].id != "server1" {
+		t.Fatalf("servers = %+v, want server1 alone", got)
+	}
+}
+
 func TestParsePref(t *testing.T) {
 	for _, tc := range []struct{ line, key, value string }{
 		{`user_pref("a.b", "x");`, "a.b", "x"},

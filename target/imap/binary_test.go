@@ -10,8 +10,8 @@ import (
 	goimap "github.com/emersion/go-imap/v2"
 
 	"github.com/mailferry/mailferry/internal/cyrustest"
+	"github.com/mailferry/mailferry/internal/dovecottest"
 	"github.com/mailferry/mailferry/internal/servertest"
-	"github.com/mailferry/mailferry/migrate/dovecottest"
 	"github.com/mailferry/mailferry/target"
 	"github.com/mailferry/mailferry/target/imap"
 )

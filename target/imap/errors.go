@@ -82,12 +82,6 @@ func classify(err error, rejected bool) error {
 	return err
 }
 
-// redact removes secret from s, so that a server echoing the password
-// does not leak it into errors.
-func redact(s, secret string) string {
-	return redactLogin(s, "", secret)
-}
-
 // redactLogin removes a password from s in every form a login sends it:
 // plain, quoted with escapes (LOGIN), and inside the base64 of an
 // AUTHENTICATE PLAIN response, in case a server echoes the command.

@@ -3,7 +3,7 @@
 //
 // The benchmark is BenchmarkMigrate (`make bench`, which runs
 //
-//	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./migrate/bench/
+//	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./internal/bench/
 //
 // ). It generates a realistic mailbox (Generate), seeds it into a POP3
 // user, and compares, on loopback and through a proxy that adds a 20 ms

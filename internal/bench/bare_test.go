@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailferry/mailferry/migrate/dovecottest"
+	"github.com/mailferry/mailferry/internal/dovecottest"
 )
 
 // TestBareClient appends a small corpus with each mode of the bare

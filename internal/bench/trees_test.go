@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailferry/mailferry/migrate/dovecottest"
+	"github.com/mailferry/mailferry/internal/dovecottest"
 )
 
 var treeMsgs = flag.Int("tree-msgs", 50000, "messages in each tree of BenchmarkTrees (one Maildir++, one of .eml files)")

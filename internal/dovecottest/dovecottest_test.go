@@ -19,7 +19,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/mailferry/mailferry/migrate/dovecottest"
+	"github.com/mailferry/mailferry/internal/dovecottest"
 )
 
 // seedMsgs are three messages in CRLF: plain, one with lines starting with
