@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mailferry/mailferry/internal/testenv"
 )
 
 // A User is a mail account of the test server.
@@ -72,16 +74,25 @@ func Available() error {
 	return err
 }
 
-// Start starts a Server and stops it in t.Cleanup. Without Dovecot it skips
-// the test, or fails it when the environment has CI=true.
-func Start(t testing.TB, opts Options) *Server {
+// Need skips t when Dovecot is not installed (or external servers are left
+// out, see internal/testenv), and fails it instead when the environment
+// has CI=true.
+func Need(t testing.TB) {
 	t.Helper()
+	testenv.NeedServers(t, "dovecottest")
 	if err := Available(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("dovecottest: Dovecot is required in CI: %v", err)
 		}
 		t.Skipf("dovecottest: skipping, Dovecot not available: %v", err)
 	}
+}
+
+// Start starts a Server and stops it in t.Cleanup. Without Dovecot it skips
+// the test, or fails it when the environment has CI=true.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	Need(t)
 	s, err := StartProcess(opts)
 	if err != nil {
 		t.Fatalf("dovecottest: %v", err)

@@ -201,9 +201,7 @@ func TestCourierNamespace(t *testing.T) {
 }
 
 func TestStartProcessStop(t *testing.T) {
-	if err := dovecottest.Available(); err != nil {
-		t.Skip(err)
-	}
+	dovecottest.Need(t)
 	s, err := dovecottest.StartProcess(dovecottest.Options{})
 	if err != nil {
 		t.Fatalf("StartProcess() = %v", err)

@@ -1,6 +1,8 @@
 package nstest
 
 import (
+	"github.com/mailferry/mailferry/internal/testenv"
+
 	"errors"
 	"fmt"
 	"os"
@@ -109,6 +111,7 @@ func lookPath(name string) (string, error) {
 // CI=true; any other error fails the test. what names the server.
 func Need(t testing.TB, what string, err error) {
 	t.Helper()
+	testenv.NeedServers(t, what)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrUnavailable) && os.Getenv("CI") != "true":

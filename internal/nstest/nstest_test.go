@@ -1,6 +1,8 @@
 package nstest_test
 
 import (
+	"github.com/mailferry/mailferry/internal/testenv"
+
 	"bufio"
 	"bytes"
 	"errors"
@@ -233,6 +235,7 @@ func (f *fakeTB) Fatalf(format string, args ...any) {
 }
 
 func TestNeed(t *testing.T) {
+	t.Setenv(testenv.Env, "")
 	unavailable := fmt.Errorf("%w: needs root", nstest.ErrUnavailable)
 	for _, tc := range []struct {
 		ci           string

@@ -2,6 +2,7 @@ package imaptest
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"sync"
 
@@ -62,6 +63,11 @@ func (s *recordingSession) Append(mailbox string, r imap.LiteralReader, options 
 	body, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
+	}
+	if int64(len(body)) != r.Size() {
+		// A literal cut short (the client closed the connection): a real
+		// server stores nothing, and neither does this one.
+		return nil, fmt.Errorf("literal cut at %d of %d octets: %w", len(body), r.Size(), io.ErrUnexpectedEOF)
 	}
 	f := s.fault("APPEND", mailbox)
 	if f == ByeBefore {
