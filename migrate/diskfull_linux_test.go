@@ -21,6 +21,7 @@ import (
 // ordinary directory and a file size limit on this process (RLIMIT_FSIZE,
 // EFBIG; it binds every file the test writes, and tests that do not call
 // t.Parallel run alone). MAILFERRY_TEST_NO_MOUNT=1 forces the fallback.
+//
 //lint:ignore ST1008 the error is the one a full disk gives, not a failure of smallDisk
 func smallDisk(t *testing.T, size int) (string, error, func()) {
 	t.Helper()
