@@ -9,15 +9,15 @@ import (
 // by another waits until it is released. The zero value is ready.
 type claims struct {
 	mu   sync.Mutex
-	held map[string]chan struct{}
+	held map[claimKey]chan struct{}
 }
 
 // acquire waits until key is free and takes it, or returns ctx's error.
-func (c *claims) acquire(ctx context.Context, key string) error {
+func (c *claims) acquire(ctx context.Context, key claimKey) error {
 	for {
 		c.mu.Lock()
 		if c.held == nil {
-			c.held = map[string]chan struct{}{}
+			c.held = map[claimKey]chan struct{}{}
 		}
 		ch, busy := c.held[key]
 		if !busy {
@@ -35,7 +35,7 @@ func (c *claims) acquire(ctx context.Context, key string) error {
 }
 
 // release frees key and wakes its waiters.
-func (c *claims) release(key string) {
+func (c *claims) release(key claimKey) {
 	c.mu.Lock()
 	ch := c.held[key]
 	delete(c.held, key)

@@ -84,7 +84,8 @@ type Options struct {
 	MemoryBytes    int64         // message bytes held in memory between read and upload
 	SpoolThreshold int64         // messages larger than this go to a temp file
 	SpoolDir       string        // where spooled messages go
-	Batch          int           // messages asked of a source at once
+	ReadBatch      int           // messages asked of a source at once
+	BeginBatch     int           // pending records begun in one state transaction, and messages queued for it
 	MaxAttempts    int           // tries of one message on transient errors
 	Reconnects     int           // reconnections to a source in one run
 	Settle         time.Duration // quiet time of the target before resolving a killed run's pending records
@@ -112,8 +113,11 @@ func (o *Options) applyDefaults() {
 	if o.SpoolThreshold > o.MemoryBytes {
 		o.SpoolThreshold = o.MemoryBytes
 	}
-	if o.Batch <= 0 {
-		o.Batch = 64 // enough RETRs in flight to hide a WAN round trip
+	if o.ReadBatch <= 0 {
+		o.ReadBatch = 64 // enough RETRs in flight to hide a WAN round trip
+	}
+	if o.BeginBatch <= 0 {
+		o.BeginBatch = 64 // a state flush per 64 messages at most
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 6 // with the backoff below: about a minute of trying

@@ -176,12 +176,12 @@ func (m *Migrator) Verify(ctx context.Context) (*VerifyReport, error) {
 }
 
 func (v *verifier) run(ctx context.Context) error {
-	r := &run{m: v.m, opts: v.opts}
-	if err := r.readLayout(ctx); err != nil {
+	layout, err := readLayout(ctx, v.m.Target)
+	if err != nil {
 		return err
 	}
 	for i := range v.m.Sources {
-		if err := v.readSource(ctx, &v.m.Sources[i], &folderMapper{layout: r.layout, maps: v.m.Sources[i].FolderMap}); err != nil {
+		if err := v.readSource(ctx, &v.m.Sources[i], &folderMapper{layout: layout, maps: v.m.Sources[i].FolderMap}); err != nil {
 			return err
 		}
 	}
