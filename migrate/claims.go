@@ -5,8 +5,9 @@ import (
 	"sync"
 )
 
-// claims is a set of keys held by workers: a worker that wants a key held
-// by another waits until it is released. The zero value is ready.
+// claims is a set of dedup keys held by items on their way to the target:
+// the reader, wanting a key that an item still holds, waits until that
+// item is released. The zero value is ready.
 type claims struct {
 	mu   sync.Mutex
 	held map[claimKey]chan struct{}

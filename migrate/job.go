@@ -86,8 +86,8 @@ type Options struct {
 	SpoolDir       string        // where spooled messages go
 	ReadBatch      int           // messages asked of a source at once
 	BeginBatch     int           // pending records begun in one state transaction, and messages queued for it
-	MaxAttempts    int           // tries of one message on transient errors
-	Reconnects     int           // reconnections to a source in one run
+	MaxAttempts    int           // calls of one target operation (APPEND, lookup, folder creation) on transient errors
+	Reconnects     int           // reconnections to a source after transient errors, per reading and per deletion
 	Settle         time.Duration // quiet time of the target before resolving a killed run's pending records
 	Backoff        time.Duration // first wait before a retry; doubles, with jitter
 	MaxBackoff     time.Duration
