@@ -11,6 +11,8 @@ import (
 )
 
 // A Store is the part of the state the engine uses; *state.Store is one.
+// Its errors name the state ("state lookup: …"): the engine passes them on
+// without a prefix of its own.
 type Store interface {
 	Refs(source string, fn func(id string, r state.RefRecord) error) error
 	Lookup(key string) ([]state.KeyRecord, error)

@@ -390,18 +390,9 @@ func (v *verifier) matchElsewhere(ctx context.Context, order []groupKey, groups 
 		}
 	}
 	return v.parallel(ctx, todo, func(ctx context.Context, g *identityGroup) error {
-		where := []string{first[identityKey{g.id.Key, g.id.BodyHash}]}
-		var recs []state.KeyRecord
-		if v.m.State != nil {
-			var err error
-			if recs, err = v.m.State.Lookup(g.id.Key); err != nil {
-				return err // names the state
-			}
-		}
-		for _, rec := range recs {
-			if !rec.Pending && rec.BodyHash == g.id.BodyHash && !slices.Contains(where, rec.Folder) {
-				where = append(where, rec.Folder)
-			}
+		where, err := v.whereElse(g, first[identityKey{g.id.Key, g.id.BodyHash}])
+		if err != nil {
+			return err
 		}
 		for _, f := range where {
 			if f == g.folder {
@@ -421,6 +412,26 @@ func (v *verifier) matchElsewhere(ctx context.Context, order []groupKey, groups 
 		}
 		return nil
 	})
+}
+
+// whereElse returns the folders where dedup: account may have put g's
+// copy: first, the folder of the first source message with g's identity,
+// then those where the state records a committed copy.
+func (v *verifier) whereElse(g *identityGroup, first string) ([]string, error) {
+	where := []string{first}
+	if v.m.State == nil {
+		return where, nil
+	}
+	recs, err := v.m.State.Lookup(g.id.Key)
+	if err != nil {
+		return nil, err // names the state
+	}
+	for _, rec := range recs {
+		if !rec.Pending && rec.BodyHash == g.id.BodyHash && !slices.Contains(where, rec.Folder) {
+			where = append(where, rec.Folder)
+		}
+	}
+	return where, nil
 }
 
 func (v *verifier) foldersOf(gs []*identityGroup) []string {
@@ -525,19 +536,7 @@ func (v *verifier) tallyExtra(ctx context.Context, f string, matched map[uint32]
 // messages account for already (taken) is not theirs too: different
 // messages can be stored as the same bytes (munged alike).
 func (v *verifier) tallyGroup(g *identityGroup, fc *FolderCheck, mark func(string, uint32), taken func(uint32) bool) {
-	// One copy is expected per group, one per message with dedup: off.
-	want := 1
-	if v.opts.Dedup == DedupOff {
-		want = len(g.msgs)
-	}
-	exact := g.found[:min(want, len(g.found))]
-	var free []uint32
-	for _, uid := range g.altered {
-		if !taken(uid) {
-			free = append(free, uid)
-		}
-	}
-	copies := append(slices.Clone(exact), free[:min(want-len(exact), len(free))]...)
+	copies := v.copiesOf(g, taken)
 	for _, uid := range copies {
 		mark(g.folder, uid)
 	}
@@ -553,29 +552,52 @@ func (v *verifier) tallyGroup(g *identityGroup, fc *FolderCheck, mark func(strin
 			fc.Present++
 		}
 	}
-	rest := msgs[min(len(copies), len(msgs)):]
-	switch {
-	case len(rest) == 0:
-	case len(copies) > 0:
-		fc.Missing += len(rest)
-		for _, m := range rest {
-			v.rep.Missing = append(v.rep.Missing, m.item())
+	if rest := msgs[min(len(copies), len(msgs)):]; len(rest) > 0 {
+		v.tallyRest(g, fc, rest, len(copies) > 0, mark)
+	}
+}
+
+// copiesOf returns the copies in g's folder that account for g's
+// messages: byte-for-byte ones first, then altered ones not taken. One
+// copy is expected per group, one per message with dedup: off.
+func (v *verifier) copiesOf(g *identityGroup, taken func(uint32) bool) []uint32 {
+	want := 1
+	if v.opts.Dedup == DedupOff {
+		want = len(g.msgs)
+	}
+	exact := g.found[:min(want, len(g.found))]
+	var free []uint32
+	for _, uid := range g.altered {
+		if !taken(uid) {
+			free = append(free, uid)
 		}
+	}
+	return append(slices.Clone(exact), free[:min(want-len(exact), len(free))]...)
+}
+
+// tallyRest counts the messages of g that no copy in its folder accounts
+// for: missing when some copy is there (dedup: off, fewer copies than
+// messages), present when found elsewhere, differing when the folder
+// holds their Message-ID with another body, missing otherwise.
+func (v *verifier) tallyRest(g *identityGroup, fc *FolderCheck, rest []*sourceMessage, someCopy bool, mark func(string, uint32)) {
+	list := &v.rep.Missing
+	switch {
+	case someCopy:
+		fc.Missing += len(rest)
 	case g.elsewhere != "":
 		mark(g.elsewhere, g.elsewhereUID)
 		fc.Present += len(rest)
 		fc.Elsewhere += len(rest)
 		v.rep.Elsewhere += len(rest)
+		return
 	case g.idSeen:
 		fc.Differs += len(rest)
-		for _, m := range rest {
-			v.rep.Differs = append(v.rep.Differs, m.item())
-		}
+		list = &v.rep.Differs
 	default:
 		fc.Missing += len(rest)
-		for _, m := range rest {
-			v.rep.Missing = append(v.rep.Missing, m.item())
-		}
+	}
+	for _, m := range rest {
+		*list = append(*list, m.item())
 	}
 }
 
