@@ -56,20 +56,25 @@ const firstSessionAttempts = 3
 
 // walk reads the source to its end, or returns the error that stopped it.
 // It opens a new session after a transient error, up to
-// Options.Reconnects times (firstSessionAttempts in all until one opened).
+// Options.Reconnects times (firstSessionAttempts sessions in all until
+// one opened).
 func (w *walker) walk(ctx context.Context) error {
 	w.handled = map[string]bool{}
 	tries := 0
-	p := w.opts.policy(w.opts.Reconnects+1, w.retry)
-	p.Retryable = func(err error) bool {
-		return transient(err) && (w.connected || tries < firstSessionAttempts)
+	budget := func() int {
+		if !w.connected {
+			return firstSessionAttempts
+		}
+		return w.opts.Reconnects + 1
 	}
+	p := w.opts.policy(max(w.opts.Reconnects+1, firstSessionAttempts), w.retry)
+	p.Retryable = func(err error) bool { return transient(err) && tries < budget() }
 	err := retry.Do(ctx, p, func(attempt int) error {
 		tries = attempt + 1
 		return w.session(ctx)
 	})
 	if _, spent := err.(*retry.Exhausted); !spent && transient(err) {
-		err = &retry.Exhausted{Attempts: tries, Err: err} // gave up sooner
+		err = &retry.Exhausted{Attempts: tries, Err: err} // budget() was spent
 	}
 	return gaveUp("source "+w.spec.Name, "", err)
 }
