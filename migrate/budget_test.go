@@ -20,9 +20,8 @@ import (
 func budgetReader(budget, threshold int64) (*reader, chan *item) {
 	r := &run{opts: Options{MemoryBytes: budget, SpoolThreshold: threshold, SpoolDir: ""}}
 	r.opts.applyDefaults()
-	r.mem = semaphore.NewWeighted(budget)
 	work := make(chan *item, 4)
-	return &reader{r: r, spec: &SourceSpec{Name: "test"}, work: work,
+	return &reader{r: r, dedup: newDedup(r), mem: semaphore.NewWeighted(budget), out: work, spec: &SourceSpec{Name: "test"},
 		folders: &folderMapper{layout: target.Layout{Delimiter: "/"}}}, work
 }
 
@@ -78,11 +77,11 @@ func TestBudgetWhateverTheSize(t *testing.T) {
 			t.Errorf("%s: charged %d for a spool holding %d bytes of memory (message %d): want the charge equal to what it holds, at most twice the message",
 				tc.name, it.weight, held(it), n)
 		}
-		if got := charged(t, rd.r.mem, budget); got != it.weight {
+		if got := charged(t, rd.mem, budget); got != it.weight {
 			t.Errorf("%s: budget charged %d, want the item's %d", tc.name, got, it.weight)
 		}
 		it.release()
-		if got := charged(t, rd.r.mem, budget); got != 0 {
+		if got := charged(t, rd.mem, budget); got != 0 {
 			t.Errorf("%s: %d bytes still charged after release", tc.name, got)
 		}
 	}
@@ -115,7 +114,7 @@ func TestBudgetWaitsForRoom(t *testing.T) {
 	const budget = 64 << 10
 	rd, work := budgetReader(budget, budget)
 	others := int64(budget - 4<<10)
-	if !rd.r.mem.TryAcquire(others) {
+	if !rd.mem.TryAcquire(others) {
 		t.Fatal("cannot take the others' share")
 	}
 	body := &stingyBody{data: bytes.Repeat([]byte("x"), 20<<10), handed: make(chan struct{})}
@@ -127,8 +126,8 @@ func TestBudgetWaitsForRoom(t *testing.T) {
 	// room, which is how the test sees it (bounded: 10 s).
 	waiting := false
 	for i := 0; i < 10000 && !waiting; i++ {
-		if rd.r.mem.TryAcquire(1) {
-			rd.r.mem.Release(1)
+		if rd.mem.TryAcquire(1) {
+			rd.mem.Release(1)
 			select {
 			case err := <-done:
 				t.Fatalf("take() = %v without waiting for room: the message's memory was never charged", err)
@@ -143,7 +142,7 @@ func TestBudgetWaitsForRoom(t *testing.T) {
 	if !waiting {
 		t.Fatal("the reader never waited for room in the budget")
 	}
-	rd.r.mem.Release(others)
+	rd.mem.Release(others)
 	if err := <-done; err != nil {
 		t.Fatalf("take() = %v", err)
 	}

@@ -5,19 +5,20 @@ import (
 	"sync"
 )
 
-// claims is a set of keys held by workers: a worker that wants a key held
-// by another waits until it is released. The zero value is ready.
+// claims is a set of dedup keys held by items on their way to the target:
+// the reader, wanting a key that an item still holds, waits until that
+// item is released. The zero value is ready.
 type claims struct {
 	mu   sync.Mutex
-	held map[string]chan struct{}
+	held map[claimKey]chan struct{}
 }
 
 // acquire waits until key is free and takes it, or returns ctx's error.
-func (c *claims) acquire(ctx context.Context, key string) error {
+func (c *claims) acquire(ctx context.Context, key claimKey) error {
 	for {
 		c.mu.Lock()
 		if c.held == nil {
-			c.held = map[string]chan struct{}{}
+			c.held = map[claimKey]chan struct{}{}
 		}
 		ch, busy := c.held[key]
 		if !busy {
@@ -35,7 +36,7 @@ func (c *claims) acquire(ctx context.Context, key string) error {
 }
 
 // release frees key and wakes its waiters.
-func (c *claims) release(key string) {
+func (c *claims) release(key claimKey) {
 	c.mu.Lock()
 	ch := c.held[key]
 	delete(c.held, key)

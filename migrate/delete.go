@@ -4,25 +4,29 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/mailferry/mailferry/internal/retry"
 	"github.com/mailferry/mailferry/migrate/identity"
 	"github.com/mailferry/mailferry/source"
 	"github.com/mailferry/mailferry/state"
 	"github.com/mailferry/mailferry/target"
 )
 
-// deleteCopied removes from each source with a DeletePolicy the messages
-// that policy lets go. It runs only after a run that ended without error,
-// when every commit is durable, and never in a dry run.
-func (r *run) deleteCopied(ctx context.Context) error {
-	if r.opts.DryRun {
+// deleter is the delete stage, the last of a run: it removes from each
+// source with a DeletePolicy the messages that policy lets go. It runs
+// only after a run that ended without error, when every commit is
+// durable, and never in a dry run.
+type deleter struct{ r *run }
+
+func (d *deleter) deleteCopied(ctx context.Context) error {
+	if d.r.opts.DryRun {
 		return nil
 	}
-	for i := range r.m.Sources {
-		spec := &r.m.Sources[i]
+	for i := range d.r.sources {
+		spec := &d.r.sources[i]
 		if spec.Delete == nil {
 			continue
 		}
-		if err := r.deleteFrom(ctx, spec); err != nil {
+		if err := d.deleteFrom(ctx, spec); err != nil {
 			return err
 		}
 	}
@@ -32,43 +36,34 @@ func (r *run) deleteCopied(ctx context.Context) error {
 // deleteFrom deletes from one source, reconnecting after transient errors.
 // A failed attempt deletes nothing more than the server acknowledged: a
 // POP3 session that ends without an acknowledged QUIT is rolled back.
-func (r *run) deleteFrom(ctx context.Context, spec *SourceSpec) error {
+func (d *deleter) deleteFrom(ctx context.Context, spec *SourceSpec) error {
 	done := map[string]state.RefRecord{}
-	err := r.m.State.Refs(spec.Name, func(id string, rec state.RefRecord) error {
+	err := d.r.m.State.Refs(spec.Name, func(id string, rec state.RefRecord) error {
 		done[id] = rec
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("state: %w", err)
+		return err // names the state
 	}
 	if len(done) == 0 {
 		return nil
 	}
-	r.opts.Logger.Info("deleting copied messages from the source", "source", spec.Name,
+	d.r.opts.Logger.Info("deleting copied messages from the source", "source", spec.Name,
 		"keep", spec.Delete.KeepFor)
 	// The report counts what the last attempt found, once per source.
 	var kept, unconfirmed int
 	defer func() {
-		r.mu.Lock()
-		r.rep.DeleteKept += kept
-		r.rep.DeleteUnconfirmed += unconfirmed
-		r.mu.Unlock()
+		d.r.count(&d.r.rep.DeleteKept, kept)
+		d.r.count(&d.r.rep.DeleteUnconfirmed, unconfirmed)
 	}()
-	for attempt := 0; ; attempt++ {
-		var err error
-		kept, unconfirmed, err = r.deleteOnce(ctx, spec, done)
-		if err == nil || ClassOf(err) != ClassTransient {
-			return err
-		}
-		if attempt >= r.opts.Reconnects {
-			return &ConnectError{What: "source " + spec.Name,
-				Err: fmt.Errorf("deleting copied messages: gave up after %d attempts: %w", attempt+1, err)}
-		}
-		r.opts.Logger.Warn("deleting copied messages: retrying", "source", spec.Name, "error", err)
-		if err := sleep(ctx, backoff(attempt, r.opts.Backoff, r.opts.MaxBackoff)); err != nil {
-			return err
-		}
-	}
+	p := d.r.opts.policy(d.r.opts.Reconnects+1, func(err error) {
+		d.r.opts.Logger.Warn("deleting copied messages: retrying", "source", spec.Name, "error", err)
+	})
+	err = retry.Do(ctx, p, func(int) (err error) {
+		kept, unconfirmed, err = d.deleteOnce(ctx, spec, done)
+		return err
+	})
+	return gaveUp("source "+spec.Name, "deleting copied messages:", err)
 }
 
 // deleteOnce lists the source in a first session, confirms each candidate
@@ -76,59 +71,64 @@ func (r *run) deleteFrom(ctx context.Context, spec *SourceSpec) error {
 // deletes the confirmed ones in a second session.
 // It returns how many listed messages were not due yet (kept) and how many
 // the target did not hold as recorded (unconfirmed).
-func (r *run) deleteOnce(ctx context.Context, spec *SourceSpec, done map[string]state.RefRecord) (kept, unconfirmed int, err error) {
-	listed, err := r.listDone(ctx, spec, done)
+func (d *deleter) deleteOnce(ctx context.Context, spec *SourceSpec, done map[string]state.RefRecord) (kept, unconfirmed int, err error) {
+	listed, err := d.listDone(ctx, spec, done)
 	if err != nil {
 		return 0, 0, err
 	}
-	cutoff := r.opts.Now().Add(-spec.Delete.KeepFor)
+	todo, kept, unconfirmed, err := d.due(ctx, spec, listed, done)
+	if err != nil || len(todo) == 0 {
+		return kept, unconfirmed, err
+	}
+	src, err := spec.Open(ctx)
+	if err != nil {
+		return kept, unconfirmed, err
+	}
+	del, ok := src.(source.Deleter)
+	if !ok {
+		src.Close()
+		return kept, unconfirmed, fmt.Errorf("source %s cannot delete messages", spec.Name)
+	}
+	deleted, err := del.Delete(ctx, todo)
+	if err != nil {
+		return kept, unconfirmed, fmt.Errorf("delete from %s: %w", spec.Name, err)
+	}
+	d.r.count(&d.r.rep.Deleted, len(deleted))
+	d.r.opts.Logger.Info("deleted copied messages from the source", "source", spec.Name,
+		"deleted", len(deleted), "kept", kept, "unconfirmed", unconfirmed)
+	return kept, unconfirmed, nil
+}
+
+// due returns the listed messages that the policy lets go: kept long
+// enough, and confirmed in the target. It counts those not due yet
+// (kept) and those the target does not hold as recorded (unconfirmed).
+func (d *deleter) due(ctx context.Context, spec *SourceSpec, listed []source.Ref, done map[string]state.RefRecord) (todo []source.Ref, kept, unconfirmed int, err error) {
+	cutoff := d.r.opts.Now().Add(-spec.Delete.KeepFor)
 	fresh := map[string]bool{}
-	var todo []source.Ref
 	for _, ref := range listed {
 		rec := done[ref.ID]
 		if rec.Done.After(cutoff) {
 			kept++
 			continue
 		}
-		ok, err := r.confirmed(ctx, rec, fresh)
+		ok, err := d.confirmed(ctx, rec, fresh)
 		if err != nil {
-			return kept, unconfirmed, err
+			return nil, kept, unconfirmed, err
 		}
 		if !ok {
 			unconfirmed++
-			r.opts.Logger.Warn("not deleting a message the target does not hold as recorded",
+			d.r.opts.Logger.Warn("not deleting a message the target does not hold as recorded",
 				"source", spec.Name, "message", ref.ID, "folder", rec.Folder)
 			continue
 		}
 		todo = append(todo, ref)
 	}
-	if len(todo) == 0 {
-		return kept, unconfirmed, nil
-	}
-	src, err := spec.Open(ctx)
-	if err != nil {
-		return kept, unconfirmed, err
-	}
-	d, ok := src.(source.Deleter)
-	if !ok {
-		src.Close()
-		return kept, unconfirmed, fmt.Errorf("source %s cannot delete messages", spec.Name)
-	}
-	deleted, err := d.Delete(ctx, todo)
-	if err != nil {
-		return kept, unconfirmed, fmt.Errorf("delete from %s: %w", spec.Name, err)
-	}
-	r.mu.Lock()
-	r.rep.Deleted += len(deleted)
-	r.mu.Unlock()
-	r.opts.Logger.Info("deleted copied messages from the source", "source", spec.Name,
-		"deleted", len(deleted), "kept", kept, "unconfirmed", unconfirmed)
-	return kept, unconfirmed, nil
+	return todo, kept, unconfirmed, nil
 }
 
 // listDone lists the source and returns the refs that the state holds as
 // done.
-func (r *run) listDone(ctx context.Context, spec *SourceSpec, done map[string]state.RefRecord) ([]source.Ref, error) {
+func (d *deleter) listDone(ctx context.Context, spec *SourceSpec, done map[string]state.RefRecord) ([]source.Ref, error) {
 	src, err := spec.Open(ctx)
 	if err != nil {
 		return nil, err
@@ -156,10 +156,10 @@ func (r *run) listDone(ctx context.Context, spec *SourceSpec, done map[string]st
 // by Message-ID or content and compared. Each folder is read from the
 // server once per run here (fresh notes which), so a copy removed from
 // the target since it was made is not taken as there.
-func (r *run) confirmed(ctx context.Context, rec state.RefRecord, fresh map[string]bool) (bool, error) {
-	recs, err := r.m.State.Lookup(rec.Key)
+func (d *deleter) confirmed(ctx context.Context, rec state.RefRecord, fresh map[string]bool) (bool, error) {
+	recs, err := d.r.m.State.Lookup(rec.Key)
 	if err != nil {
-		return false, fmt.Errorf("state lookup: %w", err)
+		return false, err // names the state
 	}
 	var k *state.KeyRecord
 	for i := range recs {
@@ -171,7 +171,7 @@ func (r *run) confirmed(ctx context.Context, rec state.RefRecord, fresh map[stri
 	if k == nil {
 		return false, nil
 	}
-	fi, err := r.index.folder(ctx, k.Folder, !fresh[k.Folder])
+	fi, err := d.r.index.folder(ctx, k.Folder, !fresh[k.Folder])
 	if err != nil {
 		return false, err
 	}
@@ -180,7 +180,7 @@ func (r *run) confirmed(ctx context.Context, rec state.RefRecord, fresh map[stri
 	if e, ok := fi.byUID[k.UID]; ok && k.UID != 0 && e.Size == k.Size && sameMessageID(e, id) {
 		return true, nil
 	}
-	_, found, err := r.index.locate(ctx, k.Folder, id, false)
+	_, found, err := d.r.index.locate(ctx, k.Folder, id, false)
 	return found, err
 }
 

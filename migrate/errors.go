@@ -5,8 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"math/rand/v2"
-	"time"
 
 	"github.com/mailferry/mailferry/source"
 	"github.com/mailferry/mailferry/target"
@@ -64,28 +62,4 @@ func ClassOf(err error) Class {
 		return ClassTransient
 	}
 	return ClassFatal
-}
-
-// backoff returns the pause before try n (0-based): base doubled n times,
-// capped, with ±25 % jitter so that many workers do not retry in step.
-func backoff(n int, base, max time.Duration) time.Duration {
-	d := base
-	for i := 0; i < n && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	jitter := time.Duration(rand.Int64N(int64(d)/2+1)) - d/4
-	return d + jitter
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -11,6 +11,8 @@ import (
 )
 
 // A Store is the part of the state the engine uses; *state.Store is one.
+// Its errors name the state ("state lookup: …"): the engine passes them on
+// without a prefix of its own.
 type Store interface {
 	Refs(source string, fn func(id string, r state.RefRecord) error) error
 	Lookup(key string) ([]state.KeyRecord, error)
@@ -84,9 +86,10 @@ type Options struct {
 	MemoryBytes    int64         // message bytes held in memory between read and upload
 	SpoolThreshold int64         // messages larger than this go to a temp file
 	SpoolDir       string        // where spooled messages go
-	Batch          int           // messages asked of a source at once
-	MaxAttempts    int           // tries of one message on transient errors
-	Reconnects     int           // reconnections to a source in one run
+	ReadBatch      int           // messages asked of a source at once
+	BeginBatch     int           // pending records begun in one state transaction, and messages queued for it
+	MaxAttempts    int           // calls of one target operation (APPEND, lookup, folder creation) on transient errors
+	Reconnects     int           // reconnections to a source after transient errors, per reading and per deletion
 	Settle         time.Duration // quiet time of the target before resolving a killed run's pending records
 	Backoff        time.Duration // first wait before a retry; doubles, with jitter
 	MaxBackoff     time.Duration
@@ -112,8 +115,11 @@ func (o *Options) applyDefaults() {
 	if o.SpoolThreshold > o.MemoryBytes {
 		o.SpoolThreshold = o.MemoryBytes
 	}
-	if o.Batch <= 0 {
-		o.Batch = 64 // enough RETRs in flight to hide a WAN round trip
+	if o.ReadBatch <= 0 {
+		o.ReadBatch = 64 // enough RETRs in flight to hide a WAN round trip
+	}
+	if o.BeginBatch <= 0 {
+		o.BeginBatch = 64 // a state flush per 64 messages at most
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 6 // with the backoff below: about a minute of trying

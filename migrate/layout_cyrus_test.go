@@ -39,9 +39,9 @@ func TestCyrusFolderNames(t *testing.T) {
 			if alt {
 				want["v1.2"] = p + "v1.2" // "/" is the delimiter: Cyrus takes the dot
 			}
-			r := &run{m: &Migrator{Target: tgt}}
-			r.opts.applyDefaults()
-			names := newFolderResolver(r)
+			opts := Options{}
+			opts.applyDefaults()
+			names := newFolderResolver(tgt, &opts)
 			m := &folderMapper{layout: l}
 			for path, w := range want {
 				if got, err := names.resolve(ctx, m, "", path); err != nil || got != w {

@@ -44,9 +44,9 @@ func TestDovecotLayoutAndMapping(t *testing.T) {
 			if l.Delimiter != c.sep || l.Prefix != c.prefix || l.Special[`\Sent`] != c.sent {
 				t.Fatalf("Layout() = delimiter %q prefix %q sent %q, want %q %q %q", l.Delimiter, l.Prefix, l.Special[`\Sent`], c.sep, c.prefix, c.sent)
 			}
-			r := &run{m: &Migrator{Target: tgt}}
-			r.opts.applyDefaults()
-			names := newFolderResolver(r)
+			opts := Options{}
+			opts.applyDefaults()
+			names := newFolderResolver(tgt, &opts)
 			m := &folderMapper{layout: l}
 			for path, want := range c.want {
 				got, err := names.resolve(ctx, m, "", path)

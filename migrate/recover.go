@@ -2,33 +2,35 @@ package migrate
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/retry"
 	"github.com/mailferry/mailferry/migrate/identity"
 	"github.com/mailferry/mailferry/state"
 	"github.com/mailferry/mailferry/target"
 )
 
-// recoverPending resolves the pending records a killed run left: a message
-// the server holds is committed with its UID; one it does not hold is
-// forgotten, and its source message will be read and appended again.
-func (r *run) recoverPending(ctx context.Context) error {
-	if r.opts.DryRun {
+// recoverer is the recover stage, before any message is read: it resolves
+// the pending records a killed run left. A message the server holds is
+// committed with its UID; one it does not hold is forgotten, and its
+// source message will be read and appended again.
+type recoverer struct{ r *run }
+
+func (rc *recoverer) recoverPending(ctx context.Context) error {
+	if rc.r.opts.DryRun {
 		return nil
 	}
-	pending, err := r.m.State.Pending()
+	pending, err := rc.r.m.State.Pending()
 	if err != nil {
-		return fmt.Errorf("state: %w", err)
+		return err // names the state
 	}
-	if err := r.settle(ctx, pending); err != nil {
+	if err := rc.settle(ctx, pending); err != nil {
 		return err
 	}
 	read := map[string]bool{} // folders read afresh: once is enough
 	for _, k := range pending {
-		if err := r.resolve(ctx, k, !read[k.Folder]); err != nil {
+		if err := rc.resolve(ctx, k, !read[k.Folder]); err != nil {
 			return err
 		}
 		read[k.Folder] = true
@@ -43,47 +45,87 @@ func (r *run) recoverPending(ctx context.Context) error {
 // waiting from now is enough. (A record's time says when it was begun,
 // not when its APPEND went out, so it cannot tell an old record from a
 // fresh APPEND.)
-func (r *run) settle(ctx context.Context, pending []state.KeyRecord) error {
+func (rc *recoverer) settle(ctx context.Context, pending []state.KeyRecord) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	r.opts.Logger.Info("waiting for the target to settle before resolving pending messages",
-		"pending", len(pending), "wait", r.opts.Settle)
+	rc.r.opts.Logger.Info("waiting for the target to settle before resolving pending messages",
+		"pending", len(pending), "wait", rc.r.opts.Settle)
 	var folders []string
 	for _, k := range pending {
 		if !slices.Contains(folders, k.Folder) {
 			folders = append(folders, k.Folder)
 		}
 	}
-	return r.waitQuiet(ctx, folders)
+	return waitQuiet(ctx, rc.r.m.Target, &rc.r.opts, folders)
 }
 
-// waitQuiet waits Options.Settle, and when the target can report folder
-// status, until folders have not changed for Options.Settle (a busy
-// server takes longer to store what it was sent), at most settleRounds
-// times Options.Settle.
-func (r *run) waitQuiet(ctx context.Context, folders []string) error {
-	st, ok := r.m.Target.(target.Statuser)
+// resolve looks for the copy of a pending record on the server (reading
+// its folder afresh when fresh), then commits or forgets the record.
+func (rc *recoverer) resolve(ctx context.Context, k state.KeyRecord, fresh bool) error {
+	var uid uint32
+	var found bool
+	err := rc.r.opts.retryTarget(ctx, "resolving a pending message", nil, func(again bool) (err error) {
+		// A failed read may have left the folder half known.
+		uid, found, err = rc.r.index.findOwn(ctx, k, recordIdentity(k), fresh || again)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return rc.r.m.State.Forget(ctx, k) // names the state
+	}
+	k.Pending, k.UID = false, uid
+	rec := state.RefRecord{State: state.RefCopied, Key: k.Key, BodyHash: k.BodyHash, Folder: k.Folder,
+		UID: uid, FirstSeen: k.At, Done: time.Now()}
+	if err := rc.r.m.State.Commit(ctx, k, k.Source, k.RefID, rec); err != nil {
+		return err // names the state
+	}
+	rc.r.count(&rc.r.rep.Recovered, 1)
+	return nil
+}
+
+// recordIdentity is the identity of the message a key record stands for,
+// as far as the record tells it: its munged form too when the record is
+// pending and has one (state.KeyRecord.AltKey).
+func recordIdentity(k state.KeyRecord) identity.ID {
+	id := identity.ID{Key: k.Key, BodyHash: bodyHashOf(k), Size: k.Size, ServerSize: k.Size}
+	id.MessageID, id.ContentHash = identity.ParseKey(k.Key)
+	if k.AltKey != "" {
+		id.Munged = identity.Form{Key: k.AltKey, BodyHash: k.AltBodyHash}
+		id.Munged.MessageID, id.Munged.ContentHash = identity.ParseKey(k.AltKey)
+	}
+	return id
+}
+
+// waitQuiet waits Options.Settle, and when t can report folder status,
+// until folders have not changed for Options.Settle (a busy server takes
+// longer to store what it was sent), at most settleRounds times
+// Options.Settle. The recover stage waits so for a killed run's APPENDs,
+// the upload stage for a failed APPEND's.
+func waitQuiet(ctx context.Context, t target.Target, o *Options, folders []string) error {
+	st, ok := t.(target.Statuser)
 	if !ok {
-		return sleep(ctx, r.opts.Settle)
+		return retry.Sleep(ctx, o.Settle)
 	}
 	start := time.Now()
 	quietSince := start
-	prev, err := r.statuses(ctx, st, folders)
+	prev, err := statuses(ctx, st, folders)
 	for err == nil {
-		if time.Since(quietSince) >= r.opts.Settle {
+		if time.Since(quietSince) >= o.Settle {
 			return nil
 		}
-		if time.Since(start) >= settleRounds*r.opts.Settle {
-			r.opts.Logger.Warn("the target's folders are still changing; looking for the messages anyway",
+		if time.Since(start) >= settleRounds*o.Settle {
+			o.Logger.Warn("the target's folders are still changing; looking for the messages anyway",
 				"folders", folders, "waited", time.Since(start).Round(time.Millisecond))
 			return nil
 		}
-		if err = sleep(ctx, max(r.opts.Settle/10, time.Millisecond)); err != nil {
+		if err = retry.Sleep(ctx, max(o.Settle/10, time.Millisecond)); err != nil {
 			return err
 		}
 		var cur []target.FolderStatus
-		if cur, err = r.statuses(ctx, st, folders); err == nil && !slices.Equal(cur, prev) {
+		if cur, err = statuses(ctx, st, folders); err == nil && !slices.Equal(cur, prev) {
 			prev, quietSince = cur, time.Now()
 		}
 	}
@@ -91,16 +133,16 @@ func (r *run) waitQuiet(ctx context.Context, folders []string) error {
 		return err
 	}
 	// Status failed: fall back to the fixed wait.
-	r.opts.Logger.Warn("cannot read folder status while settling", "error", err)
-	return sleep(ctx, r.opts.Settle-time.Since(start))
+	o.Logger.Warn("cannot read folder status while settling", "error", err)
+	return retry.Sleep(ctx, o.Settle-time.Since(start))
 }
 
-// settleRounds bounds settle's wait, in Options.Settle: mail delivered to
-// a folder all the while must not stall the run for ever.
+// settleRounds bounds waitQuiet, in Options.Settle: mail delivered to a
+// folder all the while must not stall the run for ever.
 const settleRounds = 10
 
 // statuses reads the status of each folder.
-func (r *run) statuses(ctx context.Context, st target.Statuser, folders []string) ([]target.FolderStatus, error) {
+func statuses(ctx context.Context, st target.Statuser, folders []string) ([]target.FolderStatus, error) {
 	out := make([]target.FolderStatus, len(folders))
 	for i, f := range folders {
 		s, err := st.Status(ctx, f)
@@ -110,73 +152,4 @@ func (r *run) statuses(ctx context.Context, st target.Statuser, folders []string
 		out[i] = s
 	}
 	return out, nil
-}
-
-// findOwn looks for the copy that k's APPEND made: a message in k.Folder
-// with k's identity that no committed record claims. With dedup: off an
-// identical copy made for another source message is not this one.
-func (r *run) findOwn(ctx context.Context, k state.KeyRecord, id identity.ID, fresh bool) (uint32, bool, error) {
-	recs, err := r.m.State.Lookup(k.Key)
-	if err != nil {
-		return 0, false, fmt.Errorf("state lookup: %w", err)
-	}
-	claimed := map[uint32]bool{}
-	for _, rec := range recs {
-		if !rec.Pending && rec.Folder == k.Folder && rec.UID != 0 {
-			claimed[rec.UID] = true
-		}
-	}
-	return r.index.locateExcept(ctx, k.Folder, id, fresh, claimed)
-}
-
-// recordIdentity is the identity of the message a key record stands for,
-// as far as the record tells it: its munged form too when the record is
-// pending and has one (state.KeyRecord.AltKey).
-func recordIdentity(k state.KeyRecord) identity.ID {
-	body, _, _ := strings.Cut(k.BodyHash, " ") // without dedup: off's ref tag
-	id := identity.ID{Key: k.Key, BodyHash: body, Size: k.Size, ServerSize: k.Size}
-	id.MessageID, id.ContentHash = splitKey(k.Key)
-	if k.AltKey != "" {
-		id.Munged = identity.Form{Key: k.AltKey, BodyHash: k.AltBodyHash}
-		id.Munged.MessageID, id.Munged.ContentHash = splitKey(k.AltKey)
-	}
-	return id
-}
-
-// splitKey returns the Message-ID of a "<message-id>" key, or the content
-// hash that any other key is.
-func splitKey(key string) (messageID, contentHash string) {
-	if strings.HasPrefix(key, "<") {
-		return strings.TrimSuffix(strings.TrimPrefix(key, "<"), ">"), ""
-	}
-	return "", key
-}
-
-func (r *run) resolve(ctx context.Context, k state.KeyRecord, fresh bool) error {
-	var uid uint32
-	var found bool
-	err := r.retryTransient(ctx, nil, "resolving a pending message", func() (err error) {
-		uid, found, err = r.findOwn(ctx, k, recordIdentity(k), fresh)
-		fresh = true // a failed read may have left the folder half known
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if !found {
-		if err := r.m.State.Forget(ctx, k); err != nil {
-			return fmt.Errorf("state: %w", err)
-		}
-		return nil
-	}
-	k.Pending, k.UID = false, uid
-	rec := state.RefRecord{State: state.RefCopied, Key: k.Key, BodyHash: k.BodyHash, Folder: k.Folder,
-		UID: uid, FirstSeen: k.At, Done: time.Now()}
-	if err := r.m.State.Commit(ctx, k, k.Source, k.RefID, rec); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	r.mu.Lock()
-	r.rep.Recovered++
-	r.mu.Unlock()
-	return nil
 }

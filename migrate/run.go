@@ -2,8 +2,6 @@ package migrate
 
 import (
 	"context"
-	"path"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,181 +14,120 @@ import (
 	"github.com/mailferry/mailferry/target"
 )
 
-// An item is one message read from a source, on its way to the target.
-type item struct {
-	spec   *SourceSpec
-	ref    source.Ref
-	folder string
-	sp     *spool
-	id     identity.ID
-	weight int64
-	mem    *semaphore.Weighted
-	claim  string  // the claims key this item holds, "" for none
-	claims *claims // where it holds it
-	// pending is the record Begun for the item before its APPEND.
-	pending state.KeyRecord
-}
-
-// release frees what the item holds: its spool, its memory, its claim.
-func (it *item) release() {
-	it.sp.Close()
-	it.mem.Release(it.weight)
-	if it.claim != "" {
-		it.claims.release(it.claim)
-	}
-}
-
-// run is the state of one Migrator.Run.
+// run is what the stages of one Migrator.Run share: the job, its
+// options, where messages are on the target, the target's folders, and
+// the report with the events that feed it. Each stage keeps its own state
+// in its own type, in the file named after it.
 type run struct {
-	m      *Migrator
-	opts   Options
-	mem    *semaphore.Weighted
-	claims claims
-	index  *indexCache
+	m       *Migrator
+	opts    Options
+	sources []SourceSpec // in the order they are read
 
-	commits       chan<- commitReq // to the committer
-	committerDone chan struct{}    // closed when the committer has stopped
+	index  *indexCache     // where messages are on the target (locate.go)
+	layout target.Layout   // how the target names folders (plan.go)
+	names  *folderResolver // the target folder of each source folder (plan.go)
 
-	layout target.Layout // how the target names folders
-	names  *folderResolver
-	gates  folderGates // per target folder: APPENDs against a look after a failed one
-	// comparedFolders are the folders the copying read from the target.
-	comparedFolders []string
-
-	mu        sync.Mutex // guards what follows and serialises events
-	rep       Report
-	dryCopied map[string]bool // dry run: keys that would be copied
-	troubled  map[string]bool // folders where something failed
+	mu       sync.Mutex // guards what follows and serialises events
+	rep      Report
+	troubled map[string]bool // folders where something failed
 }
 
 // Run copies every message of every source that the state does not know
 // as done. It returns the report and the error that stopped the job, if
 // any; failed messages are in the report, not the error. Run may be called
 // once per Migrator.
+//
+// The stages, in order: plan the target's folders (plan.go); recover
+// what a killed run left pending (recover.go); read, prepare, upload and
+// commit every message (pipeline); delete what the sources' policies let
+// go (delete.go).
 func (m *Migrator) Run(ctx context.Context) (*Report, error) {
-	r := &run{m: m, opts: m.Options, dryCopied: map[string]bool{},
-		troubled: map[string]bool{}}
-	r.opts.applyDefaults()
-	r.mem = semaphore.NewWeighted(r.opts.MemoryBytes)
-	r.index = newIndexCache(m.Target, m.State)
-	r.names = newFolderResolver(r)
-	r.rep.Start, r.rep.DryRun = time.Now(), r.opts.DryRun
-
-	err := r.readLayout(ctx)
+	r := newRun(m)
+	err := r.plan(ctx)
 	if err == nil {
-		err = r.recoverPending(ctx)
+		err = (&recoverer{r}).recoverPending(ctx)
 	}
 	if err == nil {
 		err = r.pipeline(ctx)
 	}
 	// Folders read while deleting were not compared message by message.
-	r.comparedFolders = r.index.compared()
+	compared := r.index.compared()
 	if err == nil {
-		err = r.deleteCopied(ctx)
+		err = (&deleter{r}).deleteCopied(ctx)
 	}
-	return r.finish(ctx, err)
+	return r.finish(ctx, compared, err)
 }
 
-// readLayout asks the target how it names folders, when it can say.
-func (r *run) readLayout(ctx context.Context) error {
-	r.layout = target.Layout{Delimiter: "/"}
-	l, ok := r.m.Target.(target.Layouter)
-	if !ok {
-		return nil
-	}
-	layout, err := l.Layout(ctx)
-	if err != nil {
-		if ClassOf(err) == ClassTransient {
-			return &ConnectError{What: "target", Err: err}
-		}
-		return err
-	}
-	r.layout = layout
-	return nil
+func newRun(m *Migrator) *run {
+	r := &run{m: m, opts: m.Options, sources: m.Sources, troubled: map[string]bool{}}
+	r.opts.applyDefaults()
+	r.index = newIndexCache(m.Target, m.State)
+	r.names = newFolderResolver(m.Target, &r.opts)
+	r.rep.Start, r.rep.DryRun = time.Now(), r.opts.DryRun
+	return r
 }
 
-// pipeline runs the stages of a run, each in its goroutines:
+// pipeline runs the stages that each message goes through, each in its
+// goroutines:
 //
-//	reader (one, over the sources in order): read, spool, identify, claim
-//	  -> prepare (one): dedup against the state, then one Begin for a batch
-//	  -> workers (Uploaders): dedup against the target folder, APPEND
-//	  -> committer (one): one Commit for a batch, then release the items
+//	read (one, over the sources in order; read.go): read, spool, identify, claim
+//	  -> prepare (one; prepare.go): dedup against the state, one Begin for a batch
+//	  -> upload (Uploaders; upload.go): dedup against the target folder, APPEND
+//	  -> commit (one; commit.go): one Commit for a batch, then release the items
 //
 // Grouping Begins and Commits into few transactions keeps the state's
 // disk flushes far fewer than the messages: the target's own flushes are
-// what a run should wait for.
+// what a run should wait for. Whether a message is new is decided in
+// dedup.go, for every stage.
 func (r *run) pipeline(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
-	queued := make(chan *item, r.opts.Batch)
+	queued := make(chan *item, r.opts.BeginBatch)
 	work := make(chan *item, r.opts.Uploaders)
-	commits := make(chan commitReq, r.opts.Uploaders)
-	r.commits, r.committerDone = commits, make(chan struct{})
+	dd := newDedup(r)
+	rd := &reader{r: r, dedup: dd, mem: semaphore.NewWeighted(r.opts.MemoryBytes), out: queued}
+	pr := &preparer{r: r, dedup: dd}
+	cm := newCommitter(r, r.opts.Uploaders)
+	up := &uploader{r: r, dedup: dd, committer: cm}
 	g.Go(func() error {
 		defer close(queued)
-		for i := range r.m.Sources {
-			if err := r.runSource(gctx, &r.m.Sources[i], queued); err != nil {
-				return err
-			}
-		}
-		return nil
+		return rd.readAll(gctx, r.sources)
 	})
 	g.Go(func() error {
 		defer close(work)
-		return r.prepareLoop(gctx, queued, work)
+		return pr.loop(gctx, queued, work)
 	})
-	var workers sync.WaitGroup
+	var uploaders sync.WaitGroup
 	for range r.opts.Uploaders {
-		workers.Add(1)
+		uploaders.Add(1)
 		g.Go(func() error {
-			defer workers.Done()
-			for it := range work {
-				if err := r.deliver(gctx, it); err != nil {
-					return err
-				}
-			}
-			return nil
+			defer uploaders.Done()
+			return up.loop(gctx, work)
 		})
 	}
+	g.Go(cm.loop)
 	g.Go(func() error {
-		defer close(r.committerDone)
-		return r.commitLoop(commits)
-	})
-	g.Go(func() error {
-		workers.Wait()
-		close(commits)
+		uploaders.Wait()
+		cm.close()
 		return nil
 	})
 	err := g.Wait()
 	// Items left behind by stages that stopped early. Those past prepare
 	// have a pending record: the next run asks the target about them.
-	for _, ch := range []chan *item{queued, work} {
-		for it := range ch {
-			it.release()
-		}
-	}
-	for c := range commits {
-		c.it.release()
-	}
+	drain(queued, work)
+	cm.releaseLeft()
 	return err
 }
 
-func (r *run) finish(ctx context.Context, err error) (*Report, error) {
+// finish records the run in the state and completes the report.
+func (r *run) finish(ctx context.Context, compared []string, err error) (*Report, error) {
 	r.rep.End = time.Now()
 	r.rep.Substitutes = r.names.substitutes()
 	if r.opts.DryRun {
 		return &r.rep, err
 	}
-	// A folder whose every message this run went through without trouble
-	// has been compared with the server once; later runs trust the state.
 	bg := context.WithoutCancel(ctx)
 	if err == nil {
-		for _, f := range r.comparedFolders {
-			if !r.troubled[f] {
-				if ferr := r.m.State.SetFolder(bg, f, state.FolderRecord{Indexed: true}); ferr != nil {
-					err = ferr
-				}
-			}
-		}
+		err = r.markCompared(bg, compared)
 	}
 	run := state.Run{Start: r.rep.Start, End: r.rep.End, Copied: r.rep.Copied, Present: r.rep.Present,
 		Duplicates: r.rep.Duplicates, Failed: r.rep.Failed(), Bytes: r.rep.Bytes, Result: resultOf(err, &r.rep)}
@@ -198,6 +135,21 @@ func (r *run) finish(ctx context.Context, err error) (*Report, error) {
 		err = herr
 	}
 	return &r.rep, err
+}
+
+// markCompared records the folders whose every message this run went
+// through without trouble: they have been compared with the server once,
+// and later runs trust the state for them.
+func (r *run) markCompared(ctx context.Context, compared []string) error {
+	var err error
+	for _, f := range compared {
+		if !r.troubled[f] {
+			if ferr := r.m.State.SetFolder(ctx, f, state.FolderRecord{Indexed: true}); ferr != nil {
+				err = ferr
+			}
+		}
+	}
+	return err
 }
 
 func resultOf(err error, rep *Report) string {
@@ -236,25 +188,53 @@ func (r *run) event(e Event) {
 	}
 }
 
-// wanted reports whether a source folder passes the spec's Include and
-// Exclude patterns.
-func wanted(spec *SourceSpec, folder string) bool {
-	if len(spec.Include) > 0 && !matchAny(spec.Include, folder) {
-		return false
-	}
-	return !matchAny(spec.Exclude, folder)
+// count adds n to a counter of the report.
+func (r *run) count(counter *int, n int) {
+	r.mu.Lock()
+	*counter += n
+	r.mu.Unlock()
 }
 
-// matchAny reports whether folder or one of its parents matches a pattern.
-func matchAny(patterns []string, folder string) bool {
-	for f := folder; ; f = path.Dir(f) {
-		for _, p := range patterns {
-			if ok, _ := path.Match(strings.Trim(p, "/"), f); ok {
-				return true
-			}
-		}
-		if !strings.Contains(f, "/") {
-			return false
+// An item is one message read from a source, on its way to the target.
+type item struct {
+	spec   *SourceSpec
+	ref    source.Ref
+	folder string
+	sp     *spool
+	id     identity.ID
+	weight int64
+	mem    *semaphore.Weighted
+	claim  claimKey // the claims key this item holds, when claims is set
+	claims *claims  // where it holds it
+	// pending is the record Begun for the item before its APPEND.
+	pending state.KeyRecord
+}
+
+// release frees what the item holds: its spool, its memory, its claim.
+func (it *item) release() {
+	it.sp.Close()
+	it.mem.Release(it.weight)
+	if it.claims != nil {
+		it.claims.release(it.claim)
+	}
+}
+
+// event is an event of kind about the item, with err (may be nil).
+func (it *item) event(kind EventKind, err error) Event {
+	return Event{Kind: kind, Source: it.spec.Name, Ref: it.ref, Folder: it.folder, Bytes: it.sp.Size(), Err: err}
+}
+
+func releaseAll(items []*item) {
+	for _, it := range items {
+		it.release()
+	}
+}
+
+// drain releases the items left in closed channels.
+func drain(chans ...chan *item) {
+	for _, ch := range chans {
+		for it := range ch {
+			it.release()
 		}
 	}
 }

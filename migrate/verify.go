@@ -103,8 +103,8 @@ type VerifyItem struct {
 	Reason        string // Unreadable and Altered only
 }
 
-// vmsg is one source message as verify read it.
-type vmsg struct {
+// sourceMessage is one source message as verify read it.
+type sourceMessage struct {
 	source  string
 	ref     source.Ref
 	folder  string
@@ -112,18 +112,18 @@ type vmsg struct {
 	subject string
 }
 
-func (m *vmsg) item() VerifyItem {
+func (m *sourceMessage) item() VerifyItem {
 	return VerifyItem{Source: m.source, RefID: m.ref.ID, Folder: m.folder, Key: m.id.Key,
 		Subject: m.subject, Size: m.id.Size}
 }
 
-// A vgroup is the source messages of one folder with one identity: on the
-// target they are one message (dedup account or folder) or as many
-// copies (dedup off).
-type vgroup struct {
+// An identityGroup is the source messages of one folder with one
+// identity: on the target they are one message (dedup account or folder)
+// or as many copies (dedup off).
+type identityGroup struct {
 	folder string
 	id     identity.ID
-	msgs   []*vmsg
+	msgs   []*sourceMessage
 	found  []uint32 // UIDs in folder of a byte-for-byte copy
 	idSeen bool     // the folder holds the Message-ID (with any body)
 	// altered are the UIDs in folder of copies that are not byte for
@@ -149,7 +149,7 @@ type verifier struct {
 	m     *Migrator
 	opts  Options
 	index *indexCache
-	msgs  []*vmsg
+	msgs  []*sourceMessage
 	rep   VerifyReport
 }
 
@@ -176,12 +176,12 @@ func (m *Migrator) Verify(ctx context.Context) (*VerifyReport, error) {
 }
 
 func (v *verifier) run(ctx context.Context) error {
-	r := &run{m: v.m, opts: v.opts}
-	if err := r.readLayout(ctx); err != nil {
+	layout, err := readLayout(ctx, v.m.Target)
+	if err != nil {
 		return err
 	}
 	for i := range v.m.Sources {
-		if err := v.readSource(ctx, &v.m.Sources[i], &folderMapper{layout: r.layout, maps: v.m.Sources[i].FolderMap}); err != nil {
+		if err := v.readSource(ctx, &v.m.Sources[i], &folderMapper{layout: layout, maps: v.m.Sources[i].FolderMap}); err != nil {
 			return err
 		}
 	}
@@ -217,7 +217,7 @@ func (v *verifier) readSource(ctx context.Context, spec *SourceSpec, fm *folderM
 			if _, err := io.Copy(io.MultiWriter(h, head), body); err != nil {
 				return fmt.Errorf("read %s message %s: %w", spec.Name, ref.ID, err)
 			}
-			v.msgs = append(v.msgs, &vmsg{source: spec.Name, ref: ref, folder: fm.mapFolder(spec.Folder, ref.Folder),
+			v.msgs = append(v.msgs, &sourceMessage{source: spec.Name, ref: ref, folder: fm.mapFolder(spec.Folder, ref.Folder),
 				id: h.Sum(), subject: head.subject()})
 			return nil
 		},
@@ -239,17 +239,26 @@ func (v *verifier) unreadable(spec *SourceSpec, fm *folderMapper, ref source.Ref
 		Folder: fm.mapFolder(spec.Folder, ref.Folder), Size: ref.Size, Reason: err.Error()})
 }
 
+// identityKey is a message's identity, as a map key.
+type identityKey struct{ key, bodyHash string }
+
+// groupKey names an identityGroup.
+type groupKey struct {
+	folder string
+	id     identityKey
+}
+
 // group gathers the source messages by target folder and identity, in
 // source order.
-func (v *verifier) group() (map[string]*vgroup, []string) {
+func (v *verifier) group() (map[groupKey]*identityGroup, []groupKey) {
 	v.rep.Listed = len(v.msgs)
-	groups := map[string]*vgroup{}
-	var order []string
+	groups := map[groupKey]*identityGroup{}
+	var order []groupKey
 	for _, m := range v.msgs {
-		k := m.folder + "\x00" + m.id.Key + "\x00" + m.id.BodyHash
+		k := groupKey{m.folder, identityKey{m.id.Key, m.id.BodyHash}}
 		g, ok := groups[k]
 		if !ok {
-			g = &vgroup{folder: m.folder, id: m.id}
+			g = &identityGroup{folder: m.folder, id: m.id}
 			groups[k] = g
 			order = append(order, k)
 		}
@@ -258,8 +267,8 @@ func (v *verifier) group() (map[string]*vgroup, []string) {
 	return groups, order
 }
 
-// A vfound is what find found of a group in one folder.
-type vfound struct {
+// A folderMatch is what find found of a group in one folder.
+type folderMatch struct {
 	exact   []uint32 // byte-for-byte copies
 	altered []uint32 // copies found by identity or munged form, not byte for byte
 	why     map[uint32]string
@@ -269,8 +278,8 @@ type vfound struct {
 // find looks in folder for the messages of g: by identity, then by the
 // identity of their munged form (see identity.ID.Munged), and compares
 // each copy whole with g's messages.
-func (v *verifier) find(ctx context.Context, folder string, g *vgroup) (vfound, error) {
-	var out vfound
+func (v *verifier) find(ctx context.Context, folder string, g *identityGroup) (folderMatch, error) {
+	var out folderMatch
 	fi, err := v.index.folder(ctx, folder, false)
 	if err != nil {
 		return out, err
@@ -312,7 +321,7 @@ func (v *verifier) find(ctx context.Context, folder string, g *vgroup) (vfound, 
 
 // compare tells whether a target message is a copy of g's messages: ok,
 // and "" when it is one of them byte for byte, else how it is altered.
-func (g *vgroup) compare(got identity.ID) (why string, ok bool) {
+func (g *identityGroup) compare(got identity.ID) (why string, ok bool) {
 	byID, munged := same(got, g.id), sameMunged(got, g.id)
 	if !byID && !munged {
 		return "", false
@@ -334,7 +343,7 @@ func (g *vgroup) compare(got identity.ID) (why string, ok bool) {
 }
 
 // parallel runs fn for each group, as many at once as the target takes.
-func (v *verifier) parallel(ctx context.Context, gs []*vgroup, fn func(context.Context, *vgroup) error) error {
+func (v *verifier) parallel(ctx context.Context, gs []*identityGroup, fn func(context.Context, *identityGroup) error) error {
 	eg, ectx := errgroup.WithContext(ctx)
 	eg.SetLimit(v.opts.Uploaders)
 	for _, g := range gs {
@@ -345,8 +354,8 @@ func (v *verifier) parallel(ctx context.Context, gs []*vgroup, fn func(context.C
 
 // match looks for each group in its own folder. Each folder is indexed
 // once, before its messages are compared.
-func (v *verifier) match(ctx context.Context, order []string, groups map[string]*vgroup) error {
-	var gs []*vgroup
+func (v *verifier) match(ctx context.Context, order []groupKey, groups map[groupKey]*identityGroup) error {
+	var gs []*identityGroup
 	for _, k := range order {
 		gs = append(gs, groups[k])
 	}
@@ -355,7 +364,7 @@ func (v *verifier) match(ctx context.Context, order []string, groups map[string]
 			return err
 		}
 	}
-	return v.parallel(ctx, gs, func(ctx context.Context, g *vgroup) error {
+	return v.parallel(ctx, gs, func(ctx context.Context, g *identityGroup) error {
 		f, err := v.find(ctx, g.folder, g)
 		g.found, g.altered, g.why, g.idSeen = f.exact, f.altered, f.why, f.idSeen
 		return err
@@ -366,33 +375,24 @@ func (v *verifier) match(ctx context.Context, order []string, groups map[string]
 // dedup: account put their copy: the folder of the first source message
 // with the same identity (the copy this run would have appended), or a
 // folder where the state records a committed copy.
-func (v *verifier) matchElsewhere(ctx context.Context, order []string, groups map[string]*vgroup) error {
-	first := map[string]string{} // identity -> folder of its first source message
+func (v *verifier) matchElsewhere(ctx context.Context, order []groupKey, groups map[groupKey]*identityGroup) error {
+	first := map[identityKey]string{} // folder of the first source message
 	for _, m := range v.msgs {
-		k := m.id.Key + "\x00" + m.id.BodyHash
+		k := identityKey{m.id.Key, m.id.BodyHash}
 		if _, ok := first[k]; !ok {
 			first[k] = m.folder
 		}
 	}
-	var todo []*vgroup
+	var todo []*identityGroup
 	for _, k := range order {
 		if g := groups[k]; len(g.found) == 0 && len(g.altered) == 0 {
 			todo = append(todo, g)
 		}
 	}
-	return v.parallel(ctx, todo, func(ctx context.Context, g *vgroup) error {
-		where := []string{first[g.id.Key+"\x00"+g.id.BodyHash]}
-		var recs []state.KeyRecord
-		if v.m.State != nil {
-			var err error
-			if recs, err = v.m.State.Lookup(g.id.Key); err != nil {
-				return fmt.Errorf("state lookup: %w", err)
-			}
-		}
-		for _, rec := range recs {
-			if !rec.Pending && rec.BodyHash == g.id.BodyHash && !slices.Contains(where, rec.Folder) {
-				where = append(where, rec.Folder)
-			}
+	return v.parallel(ctx, todo, func(ctx context.Context, g *identityGroup) error {
+		where, err := v.whereElse(g, first[identityKey{g.id.Key, g.id.BodyHash}])
+		if err != nil {
+			return err
 		}
 		for _, f := range where {
 			if f == g.folder {
@@ -414,7 +414,27 @@ func (v *verifier) matchElsewhere(ctx context.Context, order []string, groups ma
 	})
 }
 
-func (v *verifier) foldersOf(gs []*vgroup) []string {
+// whereElse returns the folders where dedup: account may have put g's
+// copy: first, the folder of the first source message with g's identity,
+// then those where the state records a committed copy.
+func (v *verifier) whereElse(g *identityGroup, first string) ([]string, error) {
+	where := []string{first}
+	if v.m.State == nil {
+		return where, nil
+	}
+	recs, err := v.m.State.Lookup(g.id.Key)
+	if err != nil {
+		return nil, err // names the state
+	}
+	for _, rec := range recs {
+		if !rec.Pending && rec.BodyHash == g.id.BodyHash && !slices.Contains(where, rec.Folder) {
+			where = append(where, rec.Folder)
+		}
+	}
+	return where, nil
+}
+
+func (v *verifier) foldersOf(gs []*identityGroup) []string {
 	var fs []string
 	seen := map[string]bool{}
 	for _, g := range gs {
@@ -428,7 +448,7 @@ func (v *verifier) foldersOf(gs []*vgroup) []string {
 
 // tally fills the report: per folder, the groups' messages split into
 // present, missing and differing, and the folder's other messages extra.
-func (v *verifier) tally(ctx context.Context, order []string, groups map[string]*vgroup) error {
+func (v *verifier) tally(ctx context.Context, order []groupKey, groups map[groupKey]*identityGroup) error {
 	checks := map[string]*FolderCheck{}
 	matched := map[string]map[uint32]bool{} // folder -> UIDs a source message accounts for
 	mark := func(f string, uid uint32) {
@@ -437,7 +457,7 @@ func (v *verifier) tally(ctx context.Context, order []string, groups map[string]
 		}
 		matched[f][uid] = true
 	}
-	var gs []*vgroup
+	var gs []*identityGroup
 	for _, k := range order {
 		gs = append(gs, groups[k])
 	}
@@ -450,39 +470,13 @@ func (v *verifier) tally(ctx context.Context, order []string, groups map[string]
 		fc.Expected += len(g.msgs)
 		v.tallyGroup(g, fc, mark, func(uid uint32) bool { return matched[g.folder][uid] })
 	}
-	// A message with the Message-ID of one that differs is that message,
-	// altered: it is counted as differing, not extra too.
-	altered := map[string]bool{}
-	for _, g := range gs {
-		if len(g.found) == 0 && len(g.altered) == 0 && g.elsewhere == "" && g.idSeen {
-			altered[g.folder+"\x00"+g.id.Key] = true
-			if g.id.Munged.Key != "" {
-				altered[g.folder+"\x00"+g.id.Munged.Key] = true
-			}
-		}
-	}
+	altered := alteredKeys(gs)
 	for _, f := range v.foldersOf(gs) {
-		fi, err := v.index.folder(ctx, f, false)
+		n, err := v.tallyExtra(ctx, f, matched[f], altered)
 		if err != nil {
 			return err
 		}
-		var extra []VerifyItem
-		add := func(key string, uids []uint32) {
-			for _, uid := range uids {
-				if !matched[f][uid] && (key == "" || !altered[f+"\x00"+key]) {
-					extra = append(extra, VerifyItem{Folder: f, UID: uid, Key: key})
-				}
-			}
-		}
-		for key, uids := range fi.byKey {
-			add(key, uids)
-		}
-		for _, uids := range fi.bySize {
-			add("", uids)
-		}
-		slices.SortFunc(extra, func(a, b VerifyItem) int { return int(a.UID) - int(b.UID) })
-		checks[f].Extra = len(extra)
-		v.rep.Extra = append(v.rep.Extra, extra...)
+		checks[f].Extra = n
 	}
 	for _, fc := range checks {
 		v.rep.Folders = append(v.rep.Folders, *fc)
@@ -491,24 +485,58 @@ func (v *verifier) tally(ctx context.Context, order []string, groups map[string]
 	return nil
 }
 
+// folderKey is a key in one folder.
+type folderKey struct{ folder, key string }
+
+// alteredKeys returns the keys, by folder, of the groups found only with
+// another body. A message with the Message-ID of one that differs is that
+// message, altered: it is counted as differing, not extra too.
+func alteredKeys(gs []*identityGroup) map[folderKey]bool {
+	altered := map[folderKey]bool{}
+	for _, g := range gs {
+		if len(g.found) == 0 && len(g.altered) == 0 && g.elsewhere == "" && g.idSeen {
+			altered[folderKey{g.folder, g.id.Key}] = true
+			if g.id.Munged.Key != "" {
+				altered[folderKey{g.folder, g.id.Munged.Key}] = true
+			}
+		}
+	}
+	return altered
+}
+
+// tallyExtra adds to the report the messages of folder f that no source
+// message accounts for (matched) nor differs from (altered), and returns
+// how many.
+func (v *verifier) tallyExtra(ctx context.Context, f string, matched map[uint32]bool, altered map[folderKey]bool) (int, error) {
+	fi, err := v.index.folder(ctx, f, false)
+	if err != nil {
+		return 0, err
+	}
+	var extra []VerifyItem
+	add := func(key string, uids []uint32) {
+		for _, uid := range uids {
+			if !matched[uid] && (key == "" || !altered[folderKey{f, key}]) {
+				extra = append(extra, VerifyItem{Folder: f, UID: uid, Key: key})
+			}
+		}
+	}
+	for key, uids := range fi.byKey {
+		add(key, uids)
+	}
+	for _, uids := range fi.bySize {
+		add("", uids)
+	}
+	slices.SortFunc(extra, func(a, b VerifyItem) int { return int(a.UID) - int(b.UID) })
+	v.rep.Extra = append(v.rep.Extra, extra...)
+	return len(extra), nil
+}
+
 // tallyGroup counts g's messages in fc and the report, and marks the
 // copies that account for them. An altered copy that another group's
 // messages account for already (taken) is not theirs too: different
 // messages can be stored as the same bytes (munged alike).
-func (v *verifier) tallyGroup(g *vgroup, fc *FolderCheck, mark func(string, uint32), taken func(uint32) bool) {
-	// One copy is expected per group, one per message with dedup: off.
-	want := 1
-	if v.opts.Dedup == DedupOff {
-		want = len(g.msgs)
-	}
-	exact := g.found[:min(want, len(g.found))]
-	var free []uint32
-	for _, uid := range g.altered {
-		if !taken(uid) {
-			free = append(free, uid)
-		}
-	}
-	copies := append(slices.Clone(exact), free[:min(want-len(exact), len(free))]...)
+func (v *verifier) tallyGroup(g *identityGroup, fc *FolderCheck, mark func(string, uint32), taken func(uint32) bool) {
+	copies := v.copiesOf(g, taken)
 	for _, uid := range copies {
 		mark(g.folder, uid)
 	}
@@ -524,33 +552,56 @@ func (v *verifier) tallyGroup(g *vgroup, fc *FolderCheck, mark func(string, uint
 			fc.Present++
 		}
 	}
-	rest := msgs[min(len(copies), len(msgs)):]
-	switch {
-	case len(rest) == 0:
-	case len(copies) > 0:
-		fc.Missing += len(rest)
-		for _, m := range rest {
-			v.rep.Missing = append(v.rep.Missing, m.item())
+	if rest := msgs[min(len(copies), len(msgs)):]; len(rest) > 0 {
+		v.tallyRest(g, fc, rest, len(copies) > 0, mark)
+	}
+}
+
+// copiesOf returns the copies in g's folder that account for g's
+// messages: byte-for-byte ones first, then altered ones not taken. One
+// copy is expected per group, one per message with dedup: off.
+func (v *verifier) copiesOf(g *identityGroup, taken func(uint32) bool) []uint32 {
+	want := 1
+	if v.opts.Dedup == DedupOff {
+		want = len(g.msgs)
+	}
+	exact := g.found[:min(want, len(g.found))]
+	var free []uint32
+	for _, uid := range g.altered {
+		if !taken(uid) {
+			free = append(free, uid)
 		}
+	}
+	return append(slices.Clone(exact), free[:min(want-len(exact), len(free))]...)
+}
+
+// tallyRest counts the messages of g that no copy in its folder accounts
+// for: missing when some copy is there (dedup: off, fewer copies than
+// messages), present when found elsewhere, differing when the folder
+// holds their Message-ID with another body, missing otherwise.
+func (v *verifier) tallyRest(g *identityGroup, fc *FolderCheck, rest []*sourceMessage, someCopy bool, mark func(string, uint32)) {
+	list := &v.rep.Missing
+	switch {
+	case someCopy:
+		fc.Missing += len(rest)
 	case g.elsewhere != "":
 		mark(g.elsewhere, g.elsewhereUID)
 		fc.Present += len(rest)
 		fc.Elsewhere += len(rest)
 		v.rep.Elsewhere += len(rest)
+		return
 	case g.idSeen:
 		fc.Differs += len(rest)
-		for _, m := range rest {
-			v.rep.Differs = append(v.rep.Differs, m.item())
-		}
+		list = &v.rep.Differs
 	default:
 		fc.Missing += len(rest)
-		for _, m := range rest {
-			v.rep.Missing = append(v.rep.Missing, m.item())
-		}
+	}
+	for _, m := range rest {
+		*list = append(*list, m.item())
 	}
 }
 
-func (v *verifier) alteredItem(m *vmsg, uid uint32, why string) VerifyItem {
+func (v *verifier) alteredItem(m *sourceMessage, uid uint32, why string) VerifyItem {
 	it := m.item()
 	it.UID, it.Reason = uid, why
 	return it

@@ -12,9 +12,12 @@
 //     retried with Options.Backoff doubling up to Options.MaxBackoff (±25 %).
 //     An APPEND gets Options.MaxAttempts calls (6: about a minute) and looks
 //     on the server before each new call whether the failed one landed; a
-//     lookup gets the same; a source gets Options.Reconnects reconnections
-//     (10), but 2 before its first session ever opened (a wrong host is
-//     more likely than a hiccup); POP3 deletion gets Options.Reconnects.
+//     lookup or a folder creation gets the same; a source gets
+//     Options.Reconnects reconnections (10), but 2 before its first
+//     session ever opened (a wrong host is more likely than a hiccup);
+//     POP3 deletion gets Options.Reconnects. migrate/retry.go makes these
+//     policies from the Options; a spent budget stops the job as a
+//     migrate.ConnectError ("target: append gave up after 6 attempts: …").
 //
 // So one APPEND sends at most 6 × 3 commands before the run gives up on
 // its target.

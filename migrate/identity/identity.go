@@ -602,3 +602,12 @@ func InternalDate(hd Header) time.Time {
 	}
 	return time.Time{}
 }
+
+// ParseKey splits a key as ID.Key makes it: the Message-ID of a
+// "<message-id>" key, or the content hash that any other key is.
+func ParseKey(key string) (messageID, contentHash string) {
+	if id, ok := strings.CutPrefix(key, "<"); ok {
+		return strings.TrimSuffix(id, ">"), ""
+	}
+	return "", key
+}

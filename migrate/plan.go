@@ -4,11 +4,66 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"sync"
 
 	"github.com/mailferry/mailferry/target"
 )
+
+// Planning the target's folders: how the target names them (readLayout,
+// once per run), which source folders are wanted (wanted), and under
+// which name each source folder's messages land, created when missing
+// (folderResolver, once per folder as its first message is read). The
+// naming rules themselves are in folders.go.
+
+// plan asks the target how it names folders, when it can say.
+func (r *run) plan(ctx context.Context) error {
+	layout, err := readLayout(ctx, r.m.Target)
+	r.layout = layout
+	return err
+}
+
+// readLayout returns how t names folders: "/"-separated when it cannot
+// say.
+func readLayout(ctx context.Context, t target.Target) (target.Layout, error) {
+	def := target.Layout{Delimiter: "/"}
+	l, ok := t.(target.Layouter)
+	if !ok {
+		return def, nil
+	}
+	layout, err := l.Layout(ctx)
+	if err != nil {
+		if ClassOf(err) == ClassTransient {
+			return def, &ConnectError{What: "target", Err: err}
+		}
+		return def, err
+	}
+	return layout, nil
+}
+
+// wanted reports whether a source folder passes the spec's Include and
+// Exclude patterns.
+func wanted(spec *SourceSpec, folder string) bool {
+	if len(spec.Include) > 0 && !matchAny(spec.Include, folder) {
+		return false
+	}
+	return !matchAny(spec.Exclude, folder)
+}
+
+// matchAny reports whether folder or one of its parents matches a pattern.
+func matchAny(patterns []string, folder string) bool {
+	for f := folder; ; f = path.Dir(f) {
+		for _, p := range patterns {
+			if ok, _ := path.Match(strings.Trim(p, "/"), f); ok {
+				return true
+			}
+		}
+		if !strings.Contains(f, "/") {
+			return false
+		}
+	}
+}
 
 // A FolderSubstitute is a folder that landed under another name than its
 // own: because the target refused its own name (Cyrus refuses "%", '"' and
@@ -31,7 +86,8 @@ type FolderSubstitute struct {
 // waiting for an APPEND answered [TRYCREATE], which some servers never
 // send (Cyrus, for a name it finds invalid).
 type folderResolver struct {
-	r *run
+	t    target.Target
+	opts *Options
 
 	mu   sync.Mutex
 	done map[string]resolution // by the folder's own name
@@ -43,8 +99,8 @@ type resolution struct {
 	err  error // the folder cannot be created: its messages fail with it
 }
 
-func newFolderResolver(r *run) *folderResolver {
-	return &folderResolver{r: r, done: map[string]resolution{}}
+func newFolderResolver(t target.Target, opts *Options) *folderResolver {
+	return &folderResolver{t: t, opts: opts, done: map[string]resolution{}}
 }
 
 // substitutes returns the folders that landed under a substitute name.
@@ -126,7 +182,7 @@ func (fr *folderResolver) choose(ctx context.Context, fm *folderMapper, fp folde
 			return resolution{name: n}, &FolderSubstitute{Wanted: own, Used: n}, nil
 		}
 	}
-	if fr.r.opts.DryRun {
+	if fr.opts.DryRun {
 		return resolution{name: own}, nil, nil
 	}
 	refused, err := fr.create(ctx, own, fp.use)
@@ -151,11 +207,11 @@ func (fr *folderResolver) choose(ctx context.Context, fm *folderMapper, fp folde
 // create makes sure folder exists, retrying transient errors. It returns
 // the server's refusal apart from errors that stop the run.
 func (fr *folderResolver) create(ctx context.Context, folder, use string) (refused, err error) {
-	err = fr.r.retryTransient(ctx, nil, fmt.Sprintf("create folder %q", folder), func() error {
-		if uc, ok := fr.r.m.Target.(target.UseCreator); ok && use != "" {
+	err = fr.opts.retryTarget(ctx, fmt.Sprintf("create folder %q", folder), nil, func(bool) error {
+		if uc, ok := fr.t.(target.UseCreator); ok && use != "" {
 			return uc.EnsureFolderUse(ctx, folder, use)
 		}
-		return fr.r.m.Target.EnsureFolder(ctx, folder)
+		return fr.t.EnsureFolder(ctx, folder)
 	})
 	if ClassOf(err) == ClassFatal {
 		return err, nil // a NO or BAD: the server will not have that name

@@ -1,3 +1,8 @@
+// What runs record in the state in corner cases: a dedup: off copy that
+// is identical to another source message's, a source listing an ID
+// twice, a folder never compared with the server, a message that cannot
+// be read.
+
 package migrate_test
 
 import (

@@ -12,6 +12,11 @@ import (
 	"github.com/mailferry/mailferry/target"
 )
 
+// Locating: where a message is on the target. The upload stage asks
+// whether a folder holds a message already (dedup) and, after a failed
+// APPEND, whether it landed; the recover stage whether a killed run's
+// APPEND did; the delete stage whether a copy is still there.
+
 // indexCache answers "is this message already in that target folder?". It
 // reads a folder's Message-IDs and sizes once per run (one round trip),
 // and fetches a server message only to compare bodies when an ID or, for
@@ -26,15 +31,21 @@ type indexCache struct {
 
 	mu      sync.Mutex
 	folders map[string]*folderIndex
-	ids     map[string]identity.ID // folder "\x00" uid -> identity of a fetched message
-	read    map[string]bool        // folders whose content was read from the target
+	ids     map[folderUID]identity.ID // identity of a fetched message
+	read    map[string]bool           // folders whose content was read from the target
 	// claims names, for a target message that stands for a source message
-	// with a munged form, that message's exact identity (claimOf): by
-	// folder "\x00" uid. Different messages can share a munged form; a
+	// with a munged form, that message's exact identity (claimOf).
+	// Different messages can share a munged form; a
 	// copy may stand for one of them only. committed holds, per folder,
 	// the same for every copy the state records, read once when needed.
-	claims    map[string]uint64
+	claims    map[folderUID]uint64
 	committed map[string]*committedCopies
+}
+
+// folderUID names a target message.
+type folderUID struct {
+	folder string
+	uid    uint32
 }
 
 // committedCopies are the claims of the copies the state records in one
@@ -55,8 +66,8 @@ type folderIndex struct {
 }
 
 func newIndexCache(t target.Target, st Store) *indexCache {
-	return &indexCache{t: t, state: st, folders: map[string]*folderIndex{}, ids: map[string]identity.ID{},
-		read: map[string]bool{}, claims: map[string]uint64{}, committed: map[string]*committedCopies{}}
+	return &indexCache{t: t, state: st, folders: map[string]*folderIndex{}, ids: map[folderUID]identity.ID{},
+		read: map[string]bool{}, claims: map[folderUID]uint64{}, committed: map[string]*committedCopies{}}
 }
 
 // compared returns the folders whose content this run read from the
@@ -102,6 +113,23 @@ func (c *indexCache) locateExcept(ctx context.Context, folder string, id identit
 			return c.claim(folder, uid, claimOf(id.Key, id.BodyHash))
 		})
 	return uid, ok, err
+}
+
+// findOwn looks in k.Folder for the copy that k's APPEND made: a message
+// with k's identity id that no committed record claims. With dedup: off
+// an identical copy made for another source message is not this one.
+func (c *indexCache) findOwn(ctx context.Context, k state.KeyRecord, id identity.ID, fresh bool) (uint32, bool, error) {
+	recs, err := c.state.Lookup(k.Key)
+	if err != nil {
+		return 0, false, err // names the state
+	}
+	claimed := map[uint32]bool{}
+	for _, rec := range recs {
+		if !rec.Pending && rec.Folder == k.Folder && rec.UID != 0 {
+			claimed[rec.UID] = true
+		}
+	}
+	return c.locateExcept(ctx, k.Folder, id, fresh, claimed)
 }
 
 // candidates returns the UIDs of folder that may be a message with that
@@ -153,7 +181,7 @@ func (c *indexCache) claim(folder string, uid uint32, claim uint64) (bool, error
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := fmt.Sprintf("%s\x00%d", folder, uid)
+	k := folderUID{folder, uid}
 	if by, ok := c.claims[k]; ok {
 		return by == claim, nil
 	}
@@ -195,8 +223,7 @@ func (c *indexCache) committedIn(folder string) (map[uint32]uint64, error) {
 		}
 		return nil
 	})
-	if cc.err != nil {
-		cc.err = fmt.Errorf("state: %w", cc.err)
+	if cc.err != nil { // it names the state
 		c.mu.Lock()
 		delete(c.committed, folder) // a later call tries again
 		c.mu.Unlock()
@@ -214,7 +241,7 @@ func (c *indexCache) claimCopy(folder string, uid uint32, id identity.ID) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.claims[fmt.Sprintf("%s\x00%d", folder, uid)] = claimOf(id.Key, id.BodyHash)
+	c.claims[folderUID{folder, uid}] = claimOf(id.Key, id.BodyHash)
 }
 
 // same reports whether a server message and a source message are one.
@@ -271,7 +298,7 @@ func (c *indexCache) load(ctx context.Context, folder string, fi *folderIndex, f
 	if !fresh {
 		rec, ok, err := c.state.Folder(folder)
 		if err != nil {
-			return fmt.Errorf("state: %w", err)
+			return err // names the state
 		}
 		if ok && rec.Indexed {
 			return nil
@@ -298,7 +325,7 @@ func (c *indexCache) load(ctx context.Context, folder string, fi *folderIndex, f
 
 // identity fetches a server message once and returns its identity.
 func (c *indexCache) identity(ctx context.Context, folder string, uid uint32) (identity.ID, error) {
-	k := fmt.Sprintf("%s\x00%d", folder, uid)
+	k := folderUID{folder, uid}
 	c.mu.Lock()
 	id, ok := c.ids[k]
 	c.mu.Unlock()
