@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/retry"
 	"github.com/mailferry/mailferry/target"
 )
 
@@ -78,29 +79,33 @@ func (p *pipeline) append(ctx context.Context, folder string, msg target.Message
 	if err := checkBody(msg); err != nil {
 		return 0, err
 	}
-	var last error
-	for attempt := range maxAttempts {
-		if attempt > 0 {
-			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return 0, err
-			}
-		}
-		r, err := p.try(ctx, head, msg, binary)
+	var r *preq
+	final := false // the last error is not worth another call
+	err = retry.Do(ctx, innerRetry(&final), func(attempt int) error {
+		var err error
+		r, err = p.try(ctx, head, msg, binary)
 		switch {
-		case err == nil:
-			return p.await(ctx, r)
-		case errors.Is(err, errAnswered):
-			return r.uid, r.err
+		case err == nil, errors.Is(err, errAnswered):
+			final = true
+			return err
 		case errors.Is(err, errUnsupported):
 			p.off.Store(true)
-			return 0, err
+			final = true
+			return err
 		case ctx.Err() != nil || !(errors.Is(err, errNotSent) || isTemporary(err)):
-			return 0, err
+			final = true
+			return err
 		}
 		p.t.opts.Logger.Debug("imap pipeline retry", "attempt", attempt+1, "err", err)
-		last = err
+		return err
+	})
+	switch {
+	case err == nil:
+		return p.await(ctx, r)
+	case errors.Is(err, errAnswered):
+		return r.uid, r.err
 	}
-	return 0, temporary(fmt.Errorf("%d attempts: %w", maxAttempts, last))
+	return 0, exhausted(err)
 }
 
 // checkBody fails a body shorter than msg.Size before anything is sent.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailferry/mailferry/internal/retry"
 	"github.com/mailferry/mailferry/target"
 )
 
@@ -124,59 +124,55 @@ func (t *Target) logout(c *conn) {
 // withConn runs fn on a connection from the pool, dialing one when the
 // pool has none or its connection died. When fn reports retry (the
 // command failed without reaching the server, or is idempotent), the
-// connection is replaced and fn runs again, up to maxAttempts times in
-// all, waiting with exponential backoff and jitter between attempts; then
-// the last error is returned as target.Temporary.
+// connection is replaced and fn runs again, within the inner budget of
+// package retry (innerRetry); then the last error is returned as
+// target.Temporary.
 func (t *Target) withConn(ctx context.Context, fn func(*conn) (retry bool, err error)) error {
 	c, err := t.pool.acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { t.pool.release(c) }()
-	var last error
-	for attempt := range maxAttempts {
-		if attempt > 0 {
-			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return err
-			}
-		}
+	final := false // the last error is not worth another call
+	err = retry.Do(ctx, innerRetry(&final), func(attempt int) error {
 		if !c.alive() {
 			c.close()
 			if c, err = t.dial(ctx); err != nil {
-				if ctx.Err() != nil || !isTemporary(err) {
-					return err
-				}
-				last = err
-				continue
+				final = ctx.Err() != nil || !isTemporary(err)
+				return err
 			}
 		}
-		retry, err := fn(c)
-		if err == nil || !retry || ctx.Err() != nil {
+		again, err := fn(c)
+		if err == nil || !again || ctx.Err() != nil {
+			final = true
 			return err
 		}
 		t.opts.Logger.Debug("imap retry", "conn", c.id, "attempt", attempt+1, "err", err)
 		c.close()
-		last = err
-	}
-	return temporary(fmt.Errorf("%d attempts: %w", maxAttempts, last))
+		return err
+	})
+	return exhausted(err)
 }
 
-// backoff is the wait before attempt n (n ≥ 1).
-func backoff(n int) time.Duration {
-	d := backoffBase << (n - 1)
-	return d/2 + rand.N(d)
+// innerRetry is the inner retry budget of package retry: maxAttempts
+// calls, backoffBase then twice that apart, ±50 %. A call that sets
+// *final stops the retries with its error.
+func innerRetry(final *bool) retry.Policy {
+	return retry.Policy{
+		Attempts:  maxAttempts,
+		Base:      backoffBase,
+		Jitter:    0.5,
+		Retryable: func(error) bool { return !*final },
+	}
 }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// exhausted returns the last error of a retry budget used up as
+// target.Temporary, and any other error as it is.
+func exhausted(err error) error {
+	if ex, ok := err.(*retry.Exhausted); ok {
+		return temporary(fmt.Errorf("%d attempts: %w", ex.Attempts, ex.Err))
 	}
+	return err
 }
 
 // isTemporary reports whether err is marked target.Temporary.
