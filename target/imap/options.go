@@ -6,34 +6,25 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/mailferry/mailferry/internal/mailnet"
 )
 
-// TLSMode says how a connection is protected.
-type TLSMode int
+// TLSMode says how a connection is protected; it is mailnet.TLSMode,
+// one type for sources and targets, and prints as "implicit", "starttls"
+// or "none".
+type TLSMode = mailnet.TLSMode
 
 const (
 	// TLSImplicit speaks TLS from the first byte (imaps, port 993).
-	TLSImplicit TLSMode = iota
+	TLSImplicit = mailnet.TLSImplicit
 	// TLSStartTLS connects in clear text (port 143) and upgrades with
 	// STARTTLS before authenticating; a server that refuses STARTTLS is
 	// an error, never a fallback to clear text.
-	TLSStartTLS
+	TLSStartTLS = mailnet.TLSStartTLS
 	// TLSNone sends everything, the password included, in clear text.
-	// Use it only on loopback or inside a trusted tunnel.
-	TLSNone
+	TLSNone = mailnet.TLSNone
 )
-
-func (m TLSMode) String() string {
-	switch m {
-	case TLSImplicit:
-		return "tls"
-	case TLSStartTLS:
-		return "starttls"
-	case TLSNone:
-		return "none"
-	}
-	return "unknown"
-}
 
 // Defaults applied by New to zero fields of Options.
 const (
