@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/internal/mailnet"
+	"github.com/mailferry/mailferry/target/imap/internal/session"
 )
 
 // TLSMode says how a connection is protected; it is mailnet.TLSMode,
@@ -37,7 +38,7 @@ const (
 	// logoutTimeout bounds each LOGOUT in Close.
 	logoutTimeout = 5 * time.Second
 	// maxAttempts bounds connection attempts inside one call.
-	maxAttempts = 3
+	maxAttempts = session.MaxAttempts
 )
 
 // Options configures a Target. Only Addr, Username and Password are
@@ -92,20 +93,6 @@ func (o *Options) applyDefaults() {
 		var d net.Dialer
 		o.Dialer = d.DialContext
 	}
-}
-
-// tlsConfig returns the configuration for one connection to host.
-func (o *Options) tlsConfig(host string) *tls.Config {
-	var cfg *tls.Config
-	if o.TLSConfig != nil {
-		cfg = o.TLSConfig.Clone()
-	} else {
-		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = host
-	}
-	return cfg
 }
 
 // appendTimeout is the watchdog's limit for an APPEND of size octets.

@@ -2,7 +2,6 @@ package imap
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -13,11 +12,9 @@ import (
 
 	"github.com/mailferry/mailferry/internal/retry"
 	"github.com/mailferry/mailferry/target"
+	"github.com/mailferry/mailferry/target/imap/internal/pipe"
+	"github.com/mailferry/mailferry/target/imap/internal/session"
 )
-
-// backoffBase is the wait before the second connection attempt inside one
-// call; it doubles for each further attempt, with ±50% jitter.
-const backoffBase = 100 * time.Millisecond
 
 // Target is an IMAP account seen as a target.Target. All methods are safe
 // for concurrent use; at most Options.Connections commands run at once, one
@@ -28,7 +25,7 @@ type Target struct {
 	caps   imap.CapSet
 	nextID atomic.Uint64
 	// pipe sends APPENDs when the server announces LITERAL+; nil if not.
-	pipe *pipeline
+	pipe *pipe.Pipeline
 
 	mu    sync.Mutex
 	known map[string]bool // folders known to exist
@@ -57,7 +54,7 @@ func New(ctx context.Context, opts Options) (*Target, error) {
 		// APPENDs take the pipeline's connections; this one would idle.
 		// The go-imap pool keeps the rest, so that both together stay
 		// within Connections (servers cap connections per user).
-		t.pipe = newPipeline(t, pipeConns(opts.Connections), opts.Pipeline)
+		t.pipe = t.newPipeline(pipeConns(opts.Connections), opts.Pipeline)
 		t.pool = newPool(max(1, opts.Connections-pipeConns(opts.Connections)))
 		t.logout(c)
 		return t, nil
@@ -91,7 +88,7 @@ func (t *Target) Caps() imap.CapSet {
 // LOGOUT loses nothing.
 func (t *Target) Close() error {
 	if t.pipe != nil {
-		t.pipe.close()
+		t.pipe.Close()
 	}
 	var wg sync.WaitGroup
 	for _, c := range t.pool.close() {
@@ -125,7 +122,7 @@ func (t *Target) logout(c *conn) {
 // pool has none or its connection died. When fn reports retry (the
 // command failed without reaching the server, or is idempotent), the
 // connection is replaced and fn runs again, within the inner budget of
-// package retry (innerRetry); then the last error is returned as
+// package retry (session.InnerRetry); then the last error is returned as
 // target.Temporary.
 func (t *Target) withConn(ctx context.Context, fn func(*conn) (retry bool, err error)) error {
 	c, err := t.pool.acquire(ctx)
@@ -134,7 +131,7 @@ func (t *Target) withConn(ctx context.Context, fn func(*conn) (retry bool, err e
 	}
 	defer func() { t.pool.release(c) }()
 	final := false // the last error is not worth another call
-	err = retry.Do(ctx, innerRetry(&final), func(attempt int) error {
+	err = retry.Do(ctx, session.InnerRetry(&final), func(attempt int) error {
 		if !c.alive() {
 			c.close()
 			if c, err = t.dial(ctx); err != nil {
@@ -151,32 +148,5 @@ func (t *Target) withConn(ctx context.Context, fn func(*conn) (retry bool, err e
 		c.close()
 		return err
 	})
-	return exhausted(err)
-}
-
-// innerRetry is the inner retry budget of package retry: maxAttempts
-// calls, backoffBase then twice that apart, ±50 %. A call that sets
-// *final stops the retries with its error.
-func innerRetry(final *bool) retry.Policy {
-	return retry.Policy{
-		Attempts:  maxAttempts,
-		Base:      backoffBase,
-		Jitter:    0.5,
-		Retryable: func(error) bool { return !*final },
-	}
-}
-
-// exhausted returns the last error of a retry budget used up as
-// target.Temporary, and any other error as it is.
-func exhausted(err error) error {
-	if ex, ok := err.(*retry.Exhausted); ok {
-		return temporary(fmt.Errorf("%d attempts: %w", ex.Attempts, ex.Err))
-	}
-	return err
-}
-
-// isTemporary reports whether err is marked target.Temporary.
-func isTemporary(err error) bool {
-	var te *target.TemporaryError
-	return errors.As(err, &te)
+	return session.GaveUp(err)
 }

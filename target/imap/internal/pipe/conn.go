@@ -1,4 +1,4 @@
-package imap
+package pipe
 
 import (
 	"context"
@@ -9,14 +9,17 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/mailferry/mailferry/target/imap/internal/session"
+	"github.com/mailferry/mailferry/target/imap/internal/wire"
 )
 
 // errNotSent marks a request that failed before any of its octets left:
 // it may run again on another connection.
 var errNotSent = errors.New("connection died before the APPEND was sent")
 
-// A preq is one APPEND in flight on a pconn.
-type preq struct {
+// A request is one APPEND in flight on a conn.
+type request struct {
 	tag     string
 	timeout time.Duration // the watchdog's limit, from start or the last octet read
 	binary  bool          // send the message as a literal8 ("~{n}", RFC 3516)
@@ -30,29 +33,29 @@ type preq struct {
 	release func() // called once the request is finished
 }
 
-// A pconn is one pipelined connection: any number of writers (one at a
+// A conn is one pipelined connection: any number of writers (one at a
 // time, serialized by the slot that owns it) and a reader goroutine that
 // matches tagged answers to requests and finishes them.
-type pconn struct {
-	s    *session
+type conn struct {
+	s    *session.Session
 	next int // tag counter, used by the writer
 
 	mu    sync.Mutex
-	queue []*preq // in flight, oldest first
-	err   error   // set once the connection is dead
+	queue []*request // in flight, oldest first
+	err   error      // set once the connection is dead
 	kick  chan struct{}
 	done  chan struct{} // closed when the reader ends
 }
 
-func newPconn(s *session) *pconn {
-	pc := &pconn{s: s, kick: make(chan struct{}, 1), done: make(chan struct{})}
+func newConn(s *session.Session) *conn {
+	pc := &conn{s: s, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	go pc.read()
 	go pc.watch()
 	return pc
 }
 
 // alive reports whether pc can take another command.
-func (pc *pconn) alive() bool {
+func (pc *conn) alive() bool {
 	if pc == nil {
 		return false
 	}
@@ -62,7 +65,7 @@ func (pc *pconn) alive() bool {
 }
 
 // inFlight returns how many requests await an answer.
-func (pc *pconn) inFlight() int {
+func (pc *conn) inFlight() int {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	return len(pc.queue)
@@ -71,7 +74,7 @@ func (pc *pconn) inFlight() int {
 // enqueue adds r unless pc is dead; it reports whether r was added and
 // whether it is alone (the connection was idle), in which case r awaits a
 // continuation request on sync.
-func (pc *pconn) enqueue(r *preq, sync chan struct{}) (ok, alone bool) {
+func (pc *conn) enqueue(r *request, sync chan struct{}) (ok, alone bool) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if pc.err != nil {
@@ -93,7 +96,7 @@ func (pc *pconn) enqueue(r *preq, sync chan struct{}) (ok, alone bool) {
 
 // fail kills pc: every request in flight finishes with err (the first
 // error wins) and the network connection is closed.
-func (pc *pconn) fail(err error) {
+func (pc *conn) fail(err error) {
 	pc.mu.Lock()
 	if pc.err == nil {
 		pc.err = err
@@ -101,17 +104,17 @@ func (pc *pconn) fail(err error) {
 	err, queue := pc.err, pc.queue
 	pc.queue = nil
 	pc.mu.Unlock()
-	_ = pc.s.nc.Close()
+	_ = pc.s.Conn.Close()
 	for _, r := range queue {
 		finish(r, 0, err)
 	}
 }
 
 // take removes and returns the request tagged tag, or nil.
-func (pc *pconn) take(tag string) *preq {
+func (pc *conn) take(tag string) *request {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	i := slices.IndexFunc(pc.queue, func(r *preq) bool { return r.tag == tag })
+	i := slices.IndexFunc(pc.queue, func(r *request) bool { return r.tag == tag })
 	if i < 0 {
 		return nil
 	}
@@ -120,7 +123,7 @@ func (pc *pconn) take(tag string) *preq {
 	return r
 }
 
-func finish(r *preq, uid uint32, err error) {
+func finish(r *request, uid uint32, err error) {
 	r.uid, r.err = uid, err
 	close(r.done)
 	r.release()
@@ -131,34 +134,34 @@ func finish(r *preq, uid uint32, err error) {
 // continuation requests, and fails everything in flight when the
 // connection ends. After BYE it goes on reading, since answers sent
 // before the BYE may still be in the stream.
-func (pc *pconn) read() {
+func (pc *conn) read() {
 	defer close(pc.done)
 	var bye error
 	for {
-		line, err := readResponse(pc.s.br)
+		line, err := wire.ReadResponse(pc.s.R)
 		if err != nil {
 			if bye == nil {
 				bye = fmt.Errorf("read: %w", err)
 			}
-			pc.fail(temporary(bye))
+			pc.fail(session.Temporary(bye))
 			return
 		}
-		st := parseStatus(line)
+		st := wire.ParseStatus(line)
 		switch {
-		case st.tag == "*" && st.kind == "BYE":
-			bye = fmt.Errorf("server said BYE: %s", st.text)
-		case st.tag == "+":
+		case st.Tag == "*" && st.Kind == "BYE":
+			bye = fmt.Errorf("server said BYE: %s", st.Text)
+		case st.Tag == "+":
 			pc.continued()
-		case st.tag != "*":
-			if r := pc.take(st.tag); r != nil {
-				finish(r, st.appendUID(), st.err())
+		case st.Tag != "*":
+			if r := pc.take(st.Tag); r != nil {
+				finish(r, st.AppendUID(), st.Err())
 			}
 		}
 	}
 }
 
 // continued hands a continuation request to the request awaiting one.
-func (pc *pconn) continued() {
+func (pc *conn) continued() {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	for _, r := range pc.queue {
@@ -173,13 +176,13 @@ func (pc *pconn) continued() {
 // watch is the watchdog goroutine: it kills pc when the oldest request
 // has waited its timeout, counted from its start or from the last octet
 // read, whichever is later.
-func (pc *pconn) watch() {
+func (pc *conn) watch() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		wait, busy := pc.wait()
 		if busy && wait <= 0 {
-			pc.fail(temporary(errTimeout))
+			pc.fail(session.Temporary(session.ErrTimeout))
 			return
 		}
 		if !busy {
@@ -196,7 +199,7 @@ func (pc *pconn) watch() {
 }
 
 // wait returns how long the oldest request may still wait.
-func (pc *pconn) wait() (time.Duration, bool) {
+func (pc *conn) wait() (time.Duration, bool) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if len(pc.queue) == 0 {
@@ -204,7 +207,7 @@ func (pc *pconn) wait() (time.Duration, bool) {
 	}
 	r := pc.queue[0]
 	from := r.start
-	if last := time.Unix(0, pc.s.lastRead.Load()); last.After(from) {
+	if last := time.Unix(0, pc.s.LastRead.Load()); last.After(from) {
 		from = last
 	}
 	return time.Until(from.Add(r.timeout)), true
@@ -216,14 +219,14 @@ func (pc *pconn) wait() (time.Duration, bool) {
 // leaves, and r fails with errNotSent. A body that cannot be read kills
 // the connection. A done ctx while the literal is written kills the
 // connection too (the others in flight get a temporary error).
-func (pc *pconn) send(ctx context.Context, r *preq, head string, body io.ReaderAt, size int64) error {
+func (pc *conn) send(ctx context.Context, r *request, head string, body io.ReaderAt, size int64) error {
 	sync := make(chan struct{})
 	ok, alone := pc.enqueue(r, sync)
 	if !ok {
 		return errNotSent
 	}
-	w := pc.s.bw
-	_ = pc.s.nc.SetWriteDeadline(time.Now().Add(r.timeout))
+	w := pc.s.W
+	_ = pc.s.Conn.SetWriteDeadline(time.Now().Add(r.timeout))
 	lit := ""
 	if r.binary {
 		lit = "~"
@@ -236,9 +239,9 @@ func (pc *pconn) send(ctx context.Context, r *preq, head string, body io.ReaderA
 	} else {
 		fmt.Fprintf(w, "%s %s%s{%d+}\r\n", r.tag, head, lit, size)
 	}
-	stop := context.AfterFunc(ctx, func() { pc.fail(temporary(errors.New("an APPEND was cancelled while sent"))) })
+	stop := context.AfterFunc(ctx, func() { pc.fail(session.Temporary(errors.New("an APPEND was cancelled while sent"))) })
 	defer stop()
-	src := &bodyReader{r: io.NewSectionReader(body, 0, size)}
+	src := &BodyReader{R: io.NewSectionReader(body, 0, size)}
 	n, err := io.Copy(w, src)
 	if err == nil {
 		_, err = w.WriteString("\r\n")
@@ -246,12 +249,12 @@ func (pc *pconn) send(ctx context.Context, r *preq, head string, body io.ReaderA
 	if err == nil {
 		err = w.Flush()
 	}
-	if src.err != nil || (err == nil && n != size) {
-		pc.fail(temporary(errors.New("message body unreadable: connection dropped")))
-		return fmt.Errorf("%w: read %d of %d octets: %v", errBody, n, size, src.err)
+	if src.Err != nil || (err == nil && n != size) {
+		pc.fail(session.Temporary(errors.New("message body unreadable: connection dropped")))
+		return fmt.Errorf("%w: read %d of %d octets: %v", ErrBody, n, size, src.Err)
 	}
 	if err != nil {
-		pc.fail(temporary(fmt.Errorf("write: %w", err)))
+		pc.fail(session.Temporary(fmt.Errorf("write: %w", err)))
 	}
 	return nil
 }
@@ -259,21 +262,21 @@ func (pc *pconn) send(ctx context.Context, r *preq, head string, body io.ReaderA
 // awaitCont flushes the command line and waits for the server's "+". It
 // returns errNotSent when the connection died first, nil when the literal
 // may be sent or when the server answered at once (r is then finished).
-func (pc *pconn) awaitCont(ctx context.Context, r *preq, sync chan struct{}) error {
-	if err := pc.s.bw.Flush(); err != nil {
-		pc.fail(temporary(fmt.Errorf("write: %w", err)))
+func (pc *conn) awaitCont(ctx context.Context, r *request, sync chan struct{}) error {
+	if err := pc.s.W.Flush(); err != nil {
+		pc.fail(session.Temporary(fmt.Errorf("write: %w", err)))
 		return errNotSent
 	}
 	select {
 	case <-sync:
 		return nil
 	case <-r.done:
-		if asIMAP(r.err) != nil || errors.Is(r.err, errTimeout) {
+		if session.AsIMAP(r.err) != nil || errors.Is(r.err, session.ErrTimeout) {
 			return errAnswered // final, as on the go-imap path
 		}
 		return errNotSent
 	case <-ctx.Done():
-		pc.fail(temporary(errors.New("an APPEND was cancelled while sent")))
+		pc.fail(session.Temporary(errors.New("an APPEND was cancelled while sent")))
 		return ctx.Err()
 	}
 }
