@@ -37,7 +37,7 @@ type request struct {
 // time, serialized by the slot that owns it) and a reader goroutine that
 // matches tagged answers to requests and finishes them.
 type conn struct {
-	s    *session.Session
+	sess *session.Session
 	next int // tag counter, used by the writer
 
 	mu    sync.Mutex
@@ -48,78 +48,78 @@ type conn struct {
 }
 
 func newConn(s *session.Session) *conn {
-	pc := &conn{s: s, kick: make(chan struct{}, 1), done: make(chan struct{})}
-	go pc.read()
-	go pc.watch()
-	return pc
+	c := &conn{sess: s, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go c.read()
+	go c.watch()
+	return c
 }
 
-// alive reports whether pc can take another command.
-func (pc *conn) alive() bool {
-	if pc == nil {
+// alive reports whether c can take another command.
+func (c *conn) alive() bool {
+	if c == nil {
 		return false
 	}
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	return pc.err == nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err == nil
 }
 
 // inFlight returns how many requests await an answer.
-func (pc *conn) inFlight() int {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	return len(pc.queue)
+func (c *conn) inFlight() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
 }
 
-// enqueue adds r unless pc is dead; it reports whether r was added and
+// enqueue adds r unless c is dead; it reports whether r was added and
 // whether it is alone (the connection was idle), in which case r awaits a
-// continuation request on sync.
-func (pc *conn) enqueue(r *request, sync chan struct{}) (ok, alone bool) {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	if pc.err != nil {
+// continuation request on contReady.
+func (c *conn) enqueue(r *request, contReady chan struct{}) (ok, alone bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
 		return false, false
 	}
-	if len(pc.queue) == 0 {
-		r.cont = sync
+	if len(c.queue) == 0 {
+		r.cont = contReady
 	}
-	pc.next++
-	r.tag = "P" + strconv.Itoa(pc.next)
+	c.next++
+	r.tag = "P" + strconv.Itoa(c.next)
 	r.start = time.Now()
-	pc.queue = append(pc.queue, r)
+	c.queue = append(c.queue, r)
 	select {
-	case pc.kick <- struct{}{}:
+	case c.kick <- struct{}{}:
 	default:
 	}
-	return true, len(pc.queue) == 1
+	return true, len(c.queue) == 1
 }
 
-// fail kills pc: every request in flight finishes with err (the first
+// fail kills c: every request in flight finishes with err (the first
 // error wins) and the network connection is closed.
-func (pc *conn) fail(err error) {
-	pc.mu.Lock()
-	if pc.err == nil {
-		pc.err = err
+func (c *conn) fail(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
 	}
-	err, queue := pc.err, pc.queue
-	pc.queue = nil
-	pc.mu.Unlock()
-	_ = pc.s.Conn.Close()
+	err, queue := c.err, c.queue
+	c.queue = nil
+	c.mu.Unlock()
+	_ = c.sess.Conn.Close()
 	for _, r := range queue {
 		finish(r, 0, err)
 	}
 }
 
 // take removes and returns the request tagged tag, or nil.
-func (pc *conn) take(tag string) *request {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	i := slices.IndexFunc(pc.queue, func(r *request) bool { return r.tag == tag })
+func (c *conn) take(tag string) *request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := slices.IndexFunc(c.queue, func(r *request) bool { return r.tag == tag })
 	if i < 0 {
 		return nil
 	}
-	r := pc.queue[i]
-	pc.queue = slices.Delete(pc.queue, i, i+1)
+	r := c.queue[i]
+	c.queue = slices.Delete(c.queue, i, i+1)
 	return r
 }
 
@@ -134,16 +134,16 @@ func finish(r *request, uid uint32, err error) {
 // continuation requests, and fails everything in flight when the
 // connection ends. After BYE it goes on reading, since answers sent
 // before the BYE may still be in the stream.
-func (pc *conn) read() {
-	defer close(pc.done)
+func (c *conn) read() {
+	defer close(c.done)
 	var bye error
 	for {
-		line, err := wire.ReadResponse(pc.s.R)
+		line, err := wire.ReadResponse(c.sess.R)
 		if err != nil {
 			if bye == nil {
 				bye = fmt.Errorf("read: %w", err)
 			}
-			pc.fail(session.Temporary(bye))
+			c.fail(session.Temporary(bye))
 			return
 		}
 		st := wire.ParseStatus(line)
@@ -151,9 +151,9 @@ func (pc *conn) read() {
 		case st.Tag == "*" && st.Kind == "BYE":
 			bye = fmt.Errorf("server said BYE: %s", st.Text)
 		case st.Tag == "+":
-			pc.continued()
+			c.continued()
 		case st.Tag != "*":
-			if r := pc.take(st.Tag); r != nil {
+			if r := c.take(st.Tag); r != nil {
 				finish(r, st.AppendUID(), st.Err())
 			}
 		}
@@ -161,10 +161,10 @@ func (pc *conn) read() {
 }
 
 // continued hands a continuation request to the request awaiting one.
-func (pc *conn) continued() {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	for _, r := range pc.queue {
+func (c *conn) continued() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.queue {
 		if r.cont != nil {
 			close(r.cont)
 			r.cont = nil
@@ -173,16 +173,16 @@ func (pc *conn) continued() {
 	}
 }
 
-// watch is the watchdog goroutine: it kills pc when the oldest request
+// watch is the watchdog goroutine: it kills c when the oldest request
 // has waited its timeout, counted from its start or from the last octet
 // read, whichever is later.
-func (pc *conn) watch() {
+func (c *conn) watch() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		wait, busy := pc.wait()
+		wait, busy := c.wait()
 		if busy && wait <= 0 {
-			pc.fail(session.Temporary(session.ErrTimeout))
+			c.fail(session.Temporary(session.ErrTimeout))
 			return
 		}
 		if !busy {
@@ -191,23 +191,23 @@ func (pc *conn) watch() {
 		timer.Reset(wait)
 		select {
 		case <-timer.C:
-		case <-pc.kick:
-		case <-pc.done:
+		case <-c.kick:
+		case <-c.done:
 			return
 		}
 	}
 }
 
 // wait returns how long the oldest request may still wait.
-func (pc *conn) wait() (time.Duration, bool) {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	if len(pc.queue) == 0 {
+func (c *conn) wait() (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
 		return 0, false
 	}
-	r := pc.queue[0]
+	r := c.queue[0]
 	from := r.start
-	if last := time.Unix(0, pc.s.LastRead.Load()); last.After(from) {
+	if last := time.Unix(0, c.sess.LastRead.Load()); last.After(from) {
 		from = last
 	}
 	return time.Until(from.Add(r.timeout)), true
@@ -219,27 +219,27 @@ func (pc *conn) wait() (time.Duration, bool) {
 // leaves, and r fails with errNotSent. A body that cannot be read kills
 // the connection. A done ctx while the literal is written kills the
 // connection too (the others in flight get a temporary error).
-func (pc *conn) send(ctx context.Context, r *request, head string, body io.ReaderAt, size int64) error {
-	sync := make(chan struct{})
-	ok, alone := pc.enqueue(r, sync)
+func (c *conn) send(ctx context.Context, r *request, head string, body io.ReaderAt, size int64) error {
+	contReady := make(chan struct{})
+	ok, alone := c.enqueue(r, contReady)
 	if !ok {
 		return errNotSent
 	}
-	w := pc.s.W
-	_ = pc.s.Conn.SetWriteDeadline(time.Now().Add(r.timeout))
+	w := c.sess.W
+	_ = c.sess.Conn.SetWriteDeadline(time.Now().Add(r.timeout))
 	lit := ""
 	if r.binary {
 		lit = "~"
 	}
 	if alone {
 		fmt.Fprintf(w, "%s %s%s{%d}\r\n", r.tag, head, lit, size)
-		if err := pc.awaitCont(ctx, r, sync); err != nil {
+		if err := c.awaitCont(ctx, r, contReady); err != nil {
 			return err
 		}
 	} else {
 		fmt.Fprintf(w, "%s %s%s{%d+}\r\n", r.tag, head, lit, size)
 	}
-	stop := context.AfterFunc(ctx, func() { pc.fail(session.Temporary(errors.New("an APPEND was cancelled while sent"))) })
+	stop := context.AfterFunc(ctx, func() { c.fail(session.Temporary(errors.New("an APPEND was cancelled while sent"))) })
 	defer stop()
 	src := &BodyReader{R: io.NewSectionReader(body, 0, size)}
 	n, err := io.Copy(w, src)
@@ -250,11 +250,11 @@ func (pc *conn) send(ctx context.Context, r *request, head string, body io.Reade
 		err = w.Flush()
 	}
 	if src.Err != nil || (err == nil && n != size) {
-		pc.fail(session.Temporary(errors.New("message body unreadable: connection dropped")))
+		c.fail(session.Temporary(errors.New("message body unreadable: connection dropped")))
 		return fmt.Errorf("%w: read %d of %d octets: %v", ErrBody, n, size, src.Err)
 	}
 	if err != nil {
-		pc.fail(session.Temporary(fmt.Errorf("write: %w", err)))
+		c.fail(session.Temporary(fmt.Errorf("write: %w", err)))
 	}
 	return nil
 }
@@ -262,13 +262,13 @@ func (pc *conn) send(ctx context.Context, r *request, head string, body io.Reade
 // awaitCont flushes the command line and waits for the server's "+". It
 // returns errNotSent when the connection died first, nil when the literal
 // may be sent or when the server answered at once (r is then finished).
-func (pc *conn) awaitCont(ctx context.Context, r *request, sync chan struct{}) error {
-	if err := pc.s.W.Flush(); err != nil {
-		pc.fail(session.Temporary(fmt.Errorf("write: %w", err)))
+func (c *conn) awaitCont(ctx context.Context, r *request, contReady chan struct{}) error {
+	if err := c.sess.W.Flush(); err != nil {
+		c.fail(session.Temporary(fmt.Errorf("write: %w", err)))
 		return errNotSent
 	}
 	select {
-	case <-sync:
+	case <-contReady:
 		return nil
 	case <-r.done:
 		if session.AsIMAP(r.err) != nil || errors.Is(r.err, session.ErrTimeout) {
@@ -276,7 +276,7 @@ func (pc *conn) awaitCont(ctx context.Context, r *request, sync chan struct{}) e
 		}
 		return errNotSent
 	case <-ctx.Done():
-		pc.fail(session.Temporary(errors.New("an APPEND was cancelled while sent")))
+		c.fail(session.Temporary(errors.New("an APPEND was cancelled while sent")))
 		return ctx.Err()
 	}
 }

@@ -233,9 +233,9 @@ func (p *Pipeline) closeSlot(s *slot) {
 		return
 	}
 	if c.alive() && c.inFlight() == 0 {
-		_ = c.s.Conn.SetWriteDeadline(time.Now().Add(timeout))
-		_, _ = c.s.W.WriteString("Z LOGOUT\r\n")
-		if c.s.W.Flush() == nil {
+		_ = c.sess.Conn.SetWriteDeadline(time.Now().Add(timeout))
+		_, _ = c.sess.W.WriteString("Z LOGOUT\r\n")
+		if c.sess.W.Flush() == nil {
 			select {
 			case <-c.done:
 			case <-ctx.Done():
