@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 
+	"github.com/mailferry/mailferry/internal/mailnet"
 	"github.com/mailferry/mailferry/source"
 	"github.com/mailferry/mailferry/target"
 )
@@ -38,7 +39,7 @@ func (e *ConnectError) Unwrap() error { return e.Err }
 var ErrFolderRefused = errors.New("cannot create the folder")
 
 // ClassOf classifies err. Adapters mark their errors with the sentinel
-// errors and TemporaryError types of packages source and target; this is
+// errors of packages source and target and mailnet.TemporaryError; this is
 // the one place that acts on those marks.
 func ClassOf(err error) Class {
 	var certErr *tls.CertificateVerificationError
@@ -51,7 +52,7 @@ func ClassOf(err error) Class {
 		return ClassNone
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return ClassInterrupted
-	case errors.Is(err, source.ErrAuth), errors.Is(err, target.ErrAuth),
+	case errors.Is(err, mailnet.ErrAuth),
 		errors.Is(err, target.ErrOverQuota), errors.As(err, &connErr),
 		errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
 		return ClassConnect

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/mailferry/mailferry/internal/mailnet"
 )
 
 // A Ref names one message in a source, stably across runs.
@@ -87,7 +89,8 @@ type Deleter interface {
 // without knowing the kind. Kinds wrap them with %w.
 var (
 	// ErrAuth means the server refused the credentials: fatal for the job.
-	ErrAuth = errors.New("authentication refused")
+	// It is mailnet.ErrAuth: one value for sources and targets.
+	ErrAuth = mailnet.ErrAuth
 	// ErrNotFound means a listed message is gone (deleted by another
 	// client between List and Open): that message is skipped.
 	ErrNotFound = errors.New("message no longer in the source")
@@ -98,17 +101,9 @@ var (
 )
 
 // TemporaryError marks an error as transient: reconnecting and trying
-// again may succeed (a reset connection, a timeout, POP3 -ERR [IN-USE]).
-type TemporaryError struct{ Err error }
-
-func (e *TemporaryError) Error() string   { return e.Err.Error() }
-func (e *TemporaryError) Unwrap() error   { return e.Err }
-func (e *TemporaryError) Temporary() bool { return true }
+// again may succeed (a reset connection, a timeout, POP3 -ERR [IN-USE]). It is mailnet.TemporaryError: one
+// type for sources and targets.
+type TemporaryError = mailnet.TemporaryError
 
 // Temporary wraps err as a TemporaryError; nil stays nil.
-func Temporary(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &TemporaryError{Err: err}
-}
+func Temporary(err error) error { return mailnet.Temporary(err) }

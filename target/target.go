@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/mailferry/mailferry/internal/mailnet"
 )
 
 // A Message is what Append stores: exact bytes plus flags and a date.
@@ -52,7 +54,8 @@ type Target interface {
 // without knowing the kind. Kinds wrap them with %w.
 var (
 	// ErrAuth means the server refused the credentials: fatal for the job.
-	ErrAuth = errors.New("authentication refused")
+	// It is mailnet.ErrAuth: one value for sources and targets.
+	ErrAuth = mailnet.ErrAuth
 	// ErrOverQuota means the account is full: fatal for the job.
 	ErrOverQuota = errors.New("target over quota")
 	// ErrRejected means the server refused this one message for good
@@ -65,20 +68,12 @@ var (
 )
 
 // TemporaryError marks an error as transient: reconnecting and trying
-// again may succeed (a reset connection, a timeout, BYE, [UNAVAILABLE]).
-type TemporaryError struct{ Err error }
-
-func (e *TemporaryError) Error() string   { return e.Err.Error() }
-func (e *TemporaryError) Unwrap() error   { return e.Err }
-func (e *TemporaryError) Temporary() bool { return true }
+// again may succeed (a reset connection, a timeout, BYE, [UNAVAILABLE]). It is mailnet.TemporaryError: one
+// type for sources and targets.
+type TemporaryError = mailnet.TemporaryError
 
 // Temporary wraps err as a TemporaryError; nil stays nil.
-func Temporary(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &TemporaryError{Err: err}
-}
+func Temporary(err error) error { return mailnet.Temporary(err) }
 
 // A Layout is how a target names its folders.
 type Layout struct {

@@ -10,34 +10,24 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/mailnet"
 	"github.com/mailferry/mailferry/source"
 )
 
-// TLSMode says how the connection is protected.
-type TLSMode int
+// TLSMode says how the connection is protected; it is mailnet.TLSMode,
+// one type for sources and targets, and prints as "implicit", "starttls"
+// or "none".
+type TLSMode = mailnet.TLSMode
 
 const (
 	// TLSImplicit starts TLS before the greeting (pop3s, port 995).
-	TLSImplicit TLSMode = iota
+	TLSImplicit = mailnet.TLSImplicit
 	// TLSStartTLS upgrades a plaintext connection with STLS (port 110).
 	// A server that does not announce STLS is refused.
-	TLSStartTLS
-	// TLSNone sends everything, password included, in plaintext.
-	TLSNone
+	TLSStartTLS = mailnet.TLSStartTLS
+	// TLSNone sends everything, the password included, in clear text.
+	TLSNone = mailnet.TLSNone
 )
-
-// String returns the mode's config name.
-func (m TLSMode) String() string {
-	switch m {
-	case TLSImplicit:
-		return "implicit"
-	case TLSStartTLS:
-		return "starttls"
-	case TLSNone:
-		return "none"
-	}
-	return fmt.Sprintf("TLSMode(%d)", int(m))
-}
 
 const (
 	defaultTimeout  = 60 * time.Second

@@ -12,6 +12,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/mailferry/mailferry/target"
+	"github.com/mailferry/mailferry/target/imap/internal/pipe"
+	"github.com/mailferry/mailferry/target/imap/internal/wire"
 )
 
 // Append stores msg in folder with its flags (\Recent, which no client may
@@ -86,13 +88,13 @@ func (t *Target) append(ctx context.Context, folder string, msg target.Message) 
 		binary = nul
 	}
 	if t.pipe != nil {
-		uid, err := t.pipe.append(ctx, folder, msg, binary)
-		if !errors.Is(err, errUnsupported) {
+		uid, err := appendPiped(ctx, t.pipe, folder, msg, binary)
+		if !errors.Is(err, wire.ErrUnsupported) {
 			return uid, err
 		}
 	} else if binary {
 		uid, err := t.appendBinary(ctx, folder, msg)
-		if !errors.Is(err, errUnsupported) {
+		if !errors.Is(err, wire.ErrUnsupported) {
 			return uid, err
 		}
 	}
@@ -113,9 +115,9 @@ func (t *Target) appendBinary(ctx context.Context, folder string, msg target.Mes
 	if c != nil {
 		t.logout(c)
 	}
-	p := newPipeline(t, 1, 1)
-	defer p.close()
-	return p.append(ctx, folder, msg, true)
+	p := t.newPipeline(1, 1)
+	defer p.Close()
+	return appendPiped(ctx, p, folder, msg, true)
 }
 
 // hasNUL reports whether msg's body holds a NUL octet.
@@ -171,7 +173,7 @@ func retryable(err error) bool {
 }
 
 // errBody marks a failure to read the message body from msg.Body.
-var errBody = errors.New("message body")
+var errBody = pipe.ErrBody
 
 // appendOnce sends one APPEND on c. sent reports whether the whole
 // literal was handed to the connection, after which the server may have
@@ -217,15 +219,15 @@ func deselect(c *conn, cl *imapclient.Client) error {
 // the connection is closed.
 func writeAppend(c *conn, cl *imapclient.Client, folder string, msg target.Message, opts *imap.AppendOptions) (*imap.AppendData, bool, error) {
 	cmd := cl.Append(folder, msg.Size, opts)
-	body := &bodyReader{r: io.NewSectionReader(msg.Body, 0, msg.Size)}
+	body := &pipe.BodyReader{R: io.NewSectionReader(msg.Body, 0, msg.Size)}
 	n, copyErr := io.Copy(cmd, body)
-	if body.err != nil || (copyErr == nil && n != msg.Size) {
+	if body.Err != nil || (copyErr == nil && n != msg.Size) {
 		c.close()
 		_, _ = cmd.Wait()
-		if body.err == nil {
-			body.err = fmt.Errorf("has %d octets, want %d", n, msg.Size)
+		if body.Err == nil {
+			body.Err = fmt.Errorf("has %d octets, want %d", n, msg.Size)
 		}
-		return nil, false, fmt.Errorf("%w: %w", errBody, body.err)
+		return nil, false, fmt.Errorf("%w: %w", errBody, body.Err)
 	}
 	closeErr := cmd.Close()
 	data, err := cmd.Wait()
@@ -233,20 +235,6 @@ func writeAppend(c *conn, cl *imapclient.Client, folder string, msg target.Messa
 		err = closeErr
 	}
 	return data, copyErr == nil && closeErr == nil, err
-}
-
-// A bodyReader remembers a read error, to tell it from a write error.
-type bodyReader struct {
-	r   io.Reader
-	err error
-}
-
-func (b *bodyReader) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err != nil && err != io.EOF {
-		b.err = err
-	}
-	return n, err
 }
 
 // appendFlags converts flags, leaving out \Recent (RFC 3501 6.3.11: a

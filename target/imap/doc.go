@@ -15,12 +15,19 @@
 // command with a watchdog that closes the connection when the context ends
 // or Options.Timeout passes, and replaces any connection that died.
 //
+// Every connection is opened on one dial path, internal/session: TCP,
+// implicit TLS or STARTTLS (refused, never a clear-text fallback, when the
+// server sends anything after its OK), the greeting, the capabilities and
+// the login (AUTHENTICATE PLAIN, else LOGIN), with the password kept out
+// of errors. go-imap takes a pooled connection over from there, reading a
+// PREAUTH greeting that carries the capabilities; the raw connections
+// below speak the wire (internal/wire) themselves.
+//
 // # Pipelined APPEND
 //
 // When the server announces LITERAL+ after login and Options.Pipeline is
-// above 1, Append bypasses go-imap (pipeline.go, pconn.go, rawdial.go):
-// max(1, Connections/2) raw connections of its own, dialed and logged in
-// as go-imap's are, each with up to Pipeline APPENDs in flight as
+// above 1, Append bypasses go-imap (internal/pipe):
+// max(1, Connections/2) raw connections of its own, each with up to Pipeline APPENDs in flight as
 // non-synchronizing literals and a reader goroutine that matches tagged
 // answers to requests. A request on an idle connection uses a
 // synchronizing literal, so that a connection the server closed meanwhile

@@ -2,37 +2,26 @@ package imap
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/mailferry/mailferry/target"
+	"github.com/mailferry/mailferry/target/imap/internal/session"
 )
 
 // ErrNotFound is returned by Fetch when the folder holds no message with
 // that UID.
 var ErrNotFound = target.ErrNotFound
 
-// temporary marks err as transient unless it already is.
-func temporary(err error) error {
-	var te *target.TemporaryError
-	if err == nil || errors.As(err, &te) {
-		return err
-	}
-	return target.Temporary(err)
-}
-
-// asIMAP returns the server's status response inside err, or nil.
-func asIMAP(err error) *imap.Error {
-	var imapErr *imap.Error
-	if errors.As(err, &imapErr) {
-		return imapErr
-	}
-	return nil
-}
+// The error classes shared with the raw connections (package session).
+var (
+	temporary      = session.Temporary
+	isTemporary    = session.IsTemporary
+	asIMAP         = session.AsIMAP
+	transientCodes = session.TransientCodes
+)
 
 // hasCode reports whether err is a server response with that code.
 func hasCode(err error, code imap.ResponseCode) bool {
@@ -43,13 +32,6 @@ func hasCode(err error, code imap.ResponseCode) bool {
 // isContext reports whether err comes from a done context.
 func isContext(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
-}
-
-// transientCodes are NO responses that may succeed later (RFC 5530).
-var transientCodes = map[imap.ResponseCode]bool{
-	imap.ResponseCodeUnavailable: true,
-	imap.ResponseCodeInUse:       true,
-	imap.ResponseCodeServerBug:   true,
 }
 
 // isLocal reports whether err is a definite answer found on this side:
@@ -80,22 +62,4 @@ func classify(err error, rejected bool) error {
 		return fmt.Errorf("%w: %w", target.ErrRejected, err)
 	}
 	return err
-}
-
-// redactLogin removes a password from s in every form a login sends it:
-// plain, quoted with escapes (LOGIN), and inside the base64 of an
-// AUTHENTICATE PLAIN response, in case a server echoes the command.
-func redactLogin(s, user, secret string) string {
-	if secret == "" {
-		return s
-	}
-	quoted := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(secret)
-	forms := []string{secret, quoted}
-	for _, ir := range []string{"\x00" + user + "\x00" + secret, user + "\x00" + user + "\x00" + secret} {
-		forms = append(forms, base64.StdEncoding.EncodeToString([]byte(ir)))
-	}
-	for _, f := range forms {
-		s = strings.ReplaceAll(s, f, "***")
-	}
-	return s
 }

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/mailferry/mailferry/target/imap/internal/wire"
 )
 
 // An appendAction says how the fake server answers one APPEND.
@@ -245,13 +246,13 @@ func (f *fakeServer) append(c net.Conn, r *bufio.Reader, reply func(string, ...a
 	return true
 }
 
-// literalSize reads N from an APPEND's trailing "{N}".
+// literalSize reads N from an APPEND's trailing "{N}", "{N+}" or "~{N}".
 func literalSize(args string) (int64, error) {
-	i := strings.LastIndexByte(args, '{')
-	if i < 0 || !strings.HasSuffix(args, "}") {
+	n, _, ok := wire.LiteralMarker(args)
+	if !ok {
 		return 0, fmt.Errorf("no literal in %q", args)
 	}
-	return strconv.ParseInt(strings.TrimSuffix(args[i+1:len(args)-1], "+"), 10, 64)
+	return n, nil
 }
 
 // appendPlus plays act for an APPEND with a non-synchronizing literal,

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/mailferry/mailferry/target/imap/internal/session"
+	"github.com/mailferry/mailferry/target/imap/internal/wire"
 )
 
 // A message stored from a literal8 may be served as one over BODY[] too:
@@ -46,18 +49,18 @@ func (t *Target) servedLiteral8(err error) bool {
 // wraps ErrNotFound; failures to talk are target.Temporary; a done ctx
 // yields ctx.Err().
 func (t *Target) fetchRaw(ctx context.Context, folder string, uid uint32, goErr error) ([]byte, error) {
-	s, err := t.dialRaw(ctx)
+	s, err := session.Dial(ctx, t.sessionConfig())
 	if err != nil {
 		return nil, err
 	}
-	defer s.nc.Close()
-	stop := context.AfterFunc(ctx, func() { _ = s.nc.Close() })
+	defer s.Conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = s.Conn.Close() })
 	defer stop()
-	tick := func() { _ = s.nc.SetDeadline(time.Now().Add(t.opts.Timeout)) }
-	body, err := s.fetchBody(folder, uid, tick)
+	tick := func() { _ = s.Conn.SetDeadline(time.Now().Add(t.opts.Timeout)) }
+	body, err := fetchLiteral8(s, folder, uid, tick)
 	if err == nil {
-		_ = s.nc.SetDeadline(time.Now().Add(min(logoutTimeout, t.opts.Timeout)))
-		_, _ = s.command("Z", "LOGOUT", nil) // answered by BYE: an error
+		_ = s.Conn.SetDeadline(time.Now().Add(min(logoutTimeout, t.opts.Timeout)))
+		_, _ = s.Command("Z", "LOGOUT", nil) // answered by BYE: an error
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -79,32 +82,32 @@ func isTimeout(err error) bool {
 // errNoLiteral8 means the raw read found BODY[] but not as a literal8.
 var errNoLiteral8 = errors.New("the server sent BODY[] without a literal8")
 
-// fetchBody selects folder read-only and reads the message with that UID.
-func (s *session) fetchBody(folder string, uid uint32, tick func()) ([]byte, error) {
+// fetchLiteral8 selects folder read-only and reads the message with that UID.
+func fetchLiteral8(s *session.Session, folder string, uid uint32, tick func()) ([]byte, error) {
 	tick()
-	if _, err := s.command("E", "EXAMINE "+mailboxArg(folder), nil); err != nil {
+	if _, err := s.Command("E", "EXAMINE "+wire.MailboxArg(folder), nil); err != nil {
 		if e := asIMAP(err); e != nil && e.Type == imap.StatusResponseTypeNo {
 			return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 		}
 		return nil, err
 	}
-	if _, err := fmt.Fprintf(s.bw, "F UID FETCH %d BODY.PEEK[]\r\n", uid); err != nil {
+	if _, err := fmt.Fprintf(s.W, "F UID FETCH %d BODY.PEEK[]\r\n", uid); err != nil {
 		return nil, temporary(err)
 	}
-	if err := s.bw.Flush(); err != nil {
+	if err := s.W.Flush(); err != nil {
 		return nil, temporary(err)
 	}
 	var body []byte
 	lit8, found := false, false
 	for {
-		resp, err := readWhole(s.br, true, tick)
+		resp, err := wire.ReadWhole(s.R, true, tick)
 		if err != nil {
 			return nil, temporary(fmt.Errorf("read: %w", err))
 		}
-		st := parseStatus(resp.lines[0])
+		st := wire.ParseStatus(resp.Lines[0])
 		switch {
-		case st.tag == "F":
-			if err := st.err(); err != nil {
+		case st.Tag == "F":
+			if err := st.Err(); err != nil {
 				return nil, err
 			}
 			if !found {
@@ -114,9 +117,9 @@ func (s *session) fetchBody(folder string, uid uint32, tick func()) ([]byte, err
 				return nil, errNoLiteral8
 			}
 			return body, nil
-		case st.tag == "*" && st.kind == "BYE":
-			return nil, temporary(fmt.Errorf("BYE: %s", st.text))
-		case st.tag == "*":
+		case st.Tag == "*" && st.Kind == "BYE":
+			return nil, temporary(fmt.Errorf("BYE: %s", st.Text))
+		case st.Tag == "*":
 			if b, l8, ok := bodyOf(resp, uid); ok {
 				body, lit8, found = b, l8, true
 			}
@@ -132,17 +135,17 @@ var uidItem = regexp.MustCompile(`(?i)[( ]UID (\d+)[ )]`)
 
 // bodyOf returns the BODY[] literal of resp when resp is a FETCH response
 // for uid that holds one, and whether that literal was a literal8.
-func bodyOf(resp response, uid uint32) (body []byte, lit8, ok bool) {
-	if !fetchHead.MatchString(resp.lines[0]) {
+func bodyOf(resp wire.Response, uid uint32) (body []byte, lit8, ok bool) {
+	if !fetchHead.MatchString(resp.Lines[0]) {
 		return nil, false, false
 	}
 	// The items outside literals: the text of every line, markers cut.
-	items := make([]string, len(resp.lines))
+	items := make([]string, len(resp.Lines))
 	at := -1
-	for i, line := range resp.lines {
+	for i, line := range resp.Lines {
 		items[i] = line
-		if i < len(resp.lits) {
-			_, m, _ := literalMarker(line)
+		if i < len(resp.Lits) {
+			_, m, _ := wire.LiteralMarker(line)
 			items[i] = line[:m]
 			if rest, ok := afterBody(items[i]); ok {
 				// Anything between "BODY[] " and "{" is not a literal8.
@@ -154,7 +157,7 @@ func bodyOf(resp response, uid uint32) (body []byte, lit8, ok bool) {
 	if u == nil || at < 0 || u[1] != strconv.FormatUint(uint64(uid), 10) {
 		return nil, false, false
 	}
-	return resp.lits[at], lit8, true
+	return resp.Lits[at], lit8, true
 }
 
 // afterBody returns what follows the last "BODY[] " item name in text.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailferry/mailferry/target/imap/internal/wire"
 )
 
 // TestFetchLiteral8Fake: a FETCH answer go-imap cannot parse is read again
@@ -70,17 +72,17 @@ func TestBodyOf(t *testing.T) {
 		{"* OK [UIDNEXT 3] BODY[] {3}\r\nabc\r\n", 7, "", false, false},
 	}
 	for _, tc := range cases {
-		resp, err := readWhole(bufio.NewReader(strings.NewReader(tc.wire)), true, nil)
+		resp, err := wire.ReadWhole(bufio.NewReader(strings.NewReader(tc.wire)), true, nil)
 		if err != nil {
-			t.Fatalf("readWhole(%q) = %v", tc.wire, err)
+			t.Fatalf("wire.ReadWhole(%q) = %v", tc.wire, err)
 		}
 		body, lit8, ok := bodyOf(resp, tc.uid)
 		if string(body) != tc.body || lit8 != tc.lit8 || ok != tc.ok {
 			t.Errorf("bodyOf(%q, %d) = %q, %v, %v; want %q, %v, %v", tc.wire, tc.uid, body, lit8, ok, tc.body, tc.lit8, tc.ok)
 		}
 	}
-	_, err := readWhole(bufio.NewReader(strings.NewReader("* 1 FETCH (UID 7 BODY[] ~{50}\r\nshort")), true, nil)
+	_, err := wire.ReadWhole(bufio.NewReader(strings.NewReader("* 1 FETCH (UID 7 BODY[] ~{50}\r\nshort")), true, nil)
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("readWhole(cut literal) = %v, want io.ErrUnexpectedEOF", err)
+		t.Errorf("wire.ReadWhole(cut literal) = %v, want io.ErrUnexpectedEOF", err)
 	}
 }

@@ -6,34 +6,26 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/mailferry/mailferry/internal/mailnet"
+	"github.com/mailferry/mailferry/target/imap/internal/session"
 )
 
-// TLSMode says how a connection is protected.
-type TLSMode int
+// TLSMode says how a connection is protected; it is mailnet.TLSMode,
+// one type for sources and targets, and prints as "implicit", "starttls"
+// or "none".
+type TLSMode = mailnet.TLSMode
 
 const (
 	// TLSImplicit speaks TLS from the first byte (imaps, port 993).
-	TLSImplicit TLSMode = iota
+	TLSImplicit = mailnet.TLSImplicit
 	// TLSStartTLS connects in clear text (port 143) and upgrades with
 	// STARTTLS before authenticating; a server that refuses STARTTLS is
 	// an error, never a fallback to clear text.
-	TLSStartTLS
+	TLSStartTLS = mailnet.TLSStartTLS
 	// TLSNone sends everything, the password included, in clear text.
-	// Use it only on loopback or inside a trusted tunnel.
-	TLSNone
+	TLSNone = mailnet.TLSNone
 )
-
-func (m TLSMode) String() string {
-	switch m {
-	case TLSImplicit:
-		return "tls"
-	case TLSStartTLS:
-		return "starttls"
-	case TLSNone:
-		return "none"
-	}
-	return "unknown"
-}
 
 // Defaults applied by New to zero fields of Options.
 const (
@@ -46,7 +38,7 @@ const (
 	// logoutTimeout bounds each LOGOUT in Close.
 	logoutTimeout = 5 * time.Second
 	// maxAttempts bounds connection attempts inside one call.
-	maxAttempts = 3
+	maxAttempts = session.MaxAttempts
 )
 
 // Options configures a Target. Only Addr, Username and Password are
@@ -101,20 +93,6 @@ func (o *Options) applyDefaults() {
 		var d net.Dialer
 		o.Dialer = d.DialContext
 	}
-}
-
-// tlsConfig returns the configuration for one connection to host.
-func (o *Options) tlsConfig(host string) *tls.Config {
-	var cfg *tls.Config
-	if o.TLSConfig != nil {
-		cfg = o.TLSConfig.Clone()
-	} else {
-		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = host
-	}
-	return cfg
 }
 
 // appendTimeout is the watchdog's limit for an APPEND of size octets.

@@ -2,9 +2,7 @@ package imap
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,12 +10,11 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/mailferry/mailferry/internal/retry"
 	"github.com/mailferry/mailferry/target"
+	"github.com/mailferry/mailferry/target/imap/internal/pipe"
+	"github.com/mailferry/mailferry/target/imap/internal/session"
 )
-
-// backoffBase is the wait before the second connection attempt inside one
-// call; it doubles for each further attempt, with ±50% jitter.
-const backoffBase = 100 * time.Millisecond
 
 // Target is an IMAP account seen as a target.Target. All methods are safe
 // for concurrent use; at most Options.Connections commands run at once, one
@@ -28,7 +25,7 @@ type Target struct {
 	caps   imap.CapSet
 	nextID atomic.Uint64
 	// pipe sends APPENDs when the server announces LITERAL+; nil if not.
-	pipe *pipeline
+	pipe *pipe.Pipeline
 
 	mu    sync.Mutex
 	known map[string]bool // folders known to exist
@@ -57,7 +54,7 @@ func New(ctx context.Context, opts Options) (*Target, error) {
 		// APPENDs take the pipeline's connections; this one would idle.
 		// The go-imap pool keeps the rest, so that both together stay
 		// within Connections (servers cap connections per user).
-		t.pipe = newPipeline(t, pipeConns(opts.Connections), opts.Pipeline)
+		t.pipe = t.newPipeline(pipeConns(opts.Connections), opts.Pipeline)
 		t.pool = newPool(max(1, opts.Connections-pipeConns(opts.Connections)))
 		t.logout(c)
 		return t, nil
@@ -91,7 +88,7 @@ func (t *Target) Caps() imap.CapSet {
 // LOGOUT loses nothing.
 func (t *Target) Close() error {
 	if t.pipe != nil {
-		t.pipe.close()
+		t.pipe.Close()
 	}
 	var wg sync.WaitGroup
 	for _, c := range t.pool.close() {
@@ -124,63 +121,32 @@ func (t *Target) logout(c *conn) {
 // withConn runs fn on a connection from the pool, dialing one when the
 // pool has none or its connection died. When fn reports retry (the
 // command failed without reaching the server, or is idempotent), the
-// connection is replaced and fn runs again, up to maxAttempts times in
-// all, waiting with exponential backoff and jitter between attempts; then
-// the last error is returned as target.Temporary.
+// connection is replaced and fn runs again, within the inner budget of
+// package retry (session.InnerRetry); then the last error is returned as
+// target.Temporary.
 func (t *Target) withConn(ctx context.Context, fn func(*conn) (retry bool, err error)) error {
 	c, err := t.pool.acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { t.pool.release(c) }()
-	var last error
-	for attempt := range maxAttempts {
-		if attempt > 0 {
-			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return err
-			}
-		}
+	final := false // the last error is not worth another call
+	err = retry.Do(ctx, session.InnerRetry(&final), func(attempt int) error {
 		if !c.alive() {
 			c.close()
 			if c, err = t.dial(ctx); err != nil {
-				if ctx.Err() != nil || !isTemporary(err) {
-					return err
-				}
-				last = err
-				continue
+				final = ctx.Err() != nil || !isTemporary(err)
+				return err
 			}
 		}
-		retry, err := fn(c)
-		if err == nil || !retry || ctx.Err() != nil {
+		again, err := fn(c)
+		if err == nil || !again || ctx.Err() != nil {
+			final = true
 			return err
 		}
 		t.opts.Logger.Debug("imap retry", "conn", c.id, "attempt", attempt+1, "err", err)
 		c.close()
-		last = err
-	}
-	return temporary(fmt.Errorf("%d attempts: %w", maxAttempts, last))
-}
-
-// backoff is the wait before attempt n (n ≥ 1).
-func backoff(n int) time.Duration {
-	d := backoffBase << (n - 1)
-	return d/2 + rand.N(d)
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// isTemporary reports whether err is marked target.Temporary.
-func isTemporary(err error) bool {
-	var te *target.TemporaryError
-	return errors.As(err, &te)
+		return err
+	})
+	return session.GaveUp(err)
 }

@@ -1,4 +1,4 @@
-package imap
+package pipe
 
 import (
 	"context"
@@ -9,14 +9,17 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/mailferry/mailferry/target/imap/internal/session"
+	"github.com/mailferry/mailferry/target/imap/internal/wire"
 )
 
 // errNotSent marks a request that failed before any of its octets left:
 // it may run again on another connection.
 var errNotSent = errors.New("connection died before the APPEND was sent")
 
-// A preq is one APPEND in flight on a pconn.
-type preq struct {
+// A request is one APPEND in flight on a conn.
+type request struct {
 	tag     string
 	timeout time.Duration // the watchdog's limit, from start or the last octet read
 	binary  bool          // send the message as a literal8 ("~{n}", RFC 3516)
@@ -30,97 +33,97 @@ type preq struct {
 	release func() // called once the request is finished
 }
 
-// A pconn is one pipelined connection: any number of writers (one at a
+// A conn is one pipelined connection: any number of writers (one at a
 // time, serialized by the slot that owns it) and a reader goroutine that
 // matches tagged answers to requests and finishes them.
-type pconn struct {
-	s    *session
+type conn struct {
+	sess *session.Session
 	next int // tag counter, used by the writer
 
 	mu    sync.Mutex
-	queue []*preq // in flight, oldest first
-	err   error   // set once the connection is dead
+	queue []*request // in flight, oldest first
+	err   error      // set once the connection is dead
 	kick  chan struct{}
 	done  chan struct{} // closed when the reader ends
 }
 
-func newPconn(s *session) *pconn {
-	pc := &pconn{s: s, kick: make(chan struct{}, 1), done: make(chan struct{})}
-	go pc.read()
-	go pc.watch()
-	return pc
+func newConn(s *session.Session) *conn {
+	c := &conn{sess: s, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go c.read()
+	go c.watch()
+	return c
 }
 
-// alive reports whether pc can take another command.
-func (pc *pconn) alive() bool {
-	if pc == nil {
+// alive reports whether c can take another command.
+func (c *conn) alive() bool {
+	if c == nil {
 		return false
 	}
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	return pc.err == nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err == nil
 }
 
 // inFlight returns how many requests await an answer.
-func (pc *pconn) inFlight() int {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	return len(pc.queue)
+func (c *conn) inFlight() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
 }
 
-// enqueue adds r unless pc is dead; it reports whether r was added and
+// enqueue adds r unless c is dead; it reports whether r was added and
 // whether it is alone (the connection was idle), in which case r awaits a
-// continuation request on sync.
-func (pc *pconn) enqueue(r *preq, sync chan struct{}) (ok, alone bool) {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	if pc.err != nil {
+// continuation request on contReady.
+func (c *conn) enqueue(r *request, contReady chan struct{}) (ok, alone bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
 		return false, false
 	}
-	if len(pc.queue) == 0 {
-		r.cont = sync
+	if len(c.queue) == 0 {
+		r.cont = contReady
 	}
-	pc.next++
-	r.tag = "P" + strconv.Itoa(pc.next)
+	c.next++
+	r.tag = "P" + strconv.Itoa(c.next)
 	r.start = time.Now()
-	pc.queue = append(pc.queue, r)
+	c.queue = append(c.queue, r)
 	select {
-	case pc.kick <- struct{}{}:
+	case c.kick <- struct{}{}:
 	default:
 	}
-	return true, len(pc.queue) == 1
+	return true, len(c.queue) == 1
 }
 
-// fail kills pc: every request in flight finishes with err (the first
+// fail kills c: every request in flight finishes with err (the first
 // error wins) and the network connection is closed.
-func (pc *pconn) fail(err error) {
-	pc.mu.Lock()
-	if pc.err == nil {
-		pc.err = err
+func (c *conn) fail(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
 	}
-	err, queue := pc.err, pc.queue
-	pc.queue = nil
-	pc.mu.Unlock()
-	_ = pc.s.nc.Close()
+	err, queue := c.err, c.queue
+	c.queue = nil
+	c.mu.Unlock()
+	_ = c.sess.Conn.Close()
 	for _, r := range queue {
 		finish(r, 0, err)
 	}
 }
 
 // take removes and returns the request tagged tag, or nil.
-func (pc *pconn) take(tag string) *preq {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	i := slices.IndexFunc(pc.queue, func(r *preq) bool { return r.tag == tag })
+func (c *conn) take(tag string) *request {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := slices.IndexFunc(c.queue, func(r *request) bool { return r.tag == tag })
 	if i < 0 {
 		return nil
 	}
-	r := pc.queue[i]
-	pc.queue = slices.Delete(pc.queue, i, i+1)
+	r := c.queue[i]
+	c.queue = slices.Delete(c.queue, i, i+1)
 	return r
 }
 
-func finish(r *preq, uid uint32, err error) {
+func finish(r *request, uid uint32, err error) {
 	r.uid, r.err = uid, err
 	close(r.done)
 	r.release()
@@ -131,37 +134,37 @@ func finish(r *preq, uid uint32, err error) {
 // continuation requests, and fails everything in flight when the
 // connection ends. After BYE it goes on reading, since answers sent
 // before the BYE may still be in the stream.
-func (pc *pconn) read() {
-	defer close(pc.done)
+func (c *conn) read() {
+	defer close(c.done)
 	var bye error
 	for {
-		line, err := readResponse(pc.s.br)
+		line, err := wire.ReadResponse(c.sess.R)
 		if err != nil {
 			if bye == nil {
 				bye = fmt.Errorf("read: %w", err)
 			}
-			pc.fail(temporary(bye))
+			c.fail(session.Temporary(bye))
 			return
 		}
-		st := parseStatus(line)
+		st := wire.ParseStatus(line)
 		switch {
-		case st.tag == "*" && st.kind == "BYE":
-			bye = fmt.Errorf("server said BYE: %s", st.text)
-		case st.tag == "+":
-			pc.continued()
-		case st.tag != "*":
-			if r := pc.take(st.tag); r != nil {
-				finish(r, st.appendUID(), st.err())
+		case st.Tag == "*" && st.Kind == "BYE":
+			bye = fmt.Errorf("server said BYE: %s", st.Text)
+		case st.Tag == "+":
+			c.continued()
+		case st.Tag != "*":
+			if r := c.take(st.Tag); r != nil {
+				finish(r, st.AppendUID(), st.Err())
 			}
 		}
 	}
 }
 
 // continued hands a continuation request to the request awaiting one.
-func (pc *pconn) continued() {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	for _, r := range pc.queue {
+func (c *conn) continued() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.queue {
 		if r.cont != nil {
 			close(r.cont)
 			r.cont = nil
@@ -170,16 +173,16 @@ func (pc *pconn) continued() {
 	}
 }
 
-// watch is the watchdog goroutine: it kills pc when the oldest request
+// watch is the watchdog goroutine: it kills c when the oldest request
 // has waited its timeout, counted from its start or from the last octet
 // read, whichever is later.
-func (pc *pconn) watch() {
+func (c *conn) watch() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		wait, busy := pc.wait()
+		wait, busy := c.wait()
 		if busy && wait <= 0 {
-			pc.fail(temporary(errTimeout))
+			c.fail(session.Temporary(session.ErrTimeout))
 			return
 		}
 		if !busy {
@@ -188,23 +191,23 @@ func (pc *pconn) watch() {
 		timer.Reset(wait)
 		select {
 		case <-timer.C:
-		case <-pc.kick:
-		case <-pc.done:
+		case <-c.kick:
+		case <-c.done:
 			return
 		}
 	}
 }
 
 // wait returns how long the oldest request may still wait.
-func (pc *pconn) wait() (time.Duration, bool) {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	if len(pc.queue) == 0 {
+func (c *conn) wait() (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
 		return 0, false
 	}
-	r := pc.queue[0]
+	r := c.queue[0]
 	from := r.start
-	if last := time.Unix(0, pc.s.lastRead.Load()); last.After(from) {
+	if last := time.Unix(0, c.sess.LastRead.Load()); last.After(from) {
 		from = last
 	}
 	return time.Until(from.Add(r.timeout)), true
@@ -216,29 +219,29 @@ func (pc *pconn) wait() (time.Duration, bool) {
 // leaves, and r fails with errNotSent. A body that cannot be read kills
 // the connection. A done ctx while the literal is written kills the
 // connection too (the others in flight get a temporary error).
-func (pc *pconn) send(ctx context.Context, r *preq, head string, body io.ReaderAt, size int64) error {
-	sync := make(chan struct{})
-	ok, alone := pc.enqueue(r, sync)
+func (c *conn) send(ctx context.Context, r *request, head string, body io.ReaderAt, size int64) error {
+	contReady := make(chan struct{})
+	ok, alone := c.enqueue(r, contReady)
 	if !ok {
 		return errNotSent
 	}
-	w := pc.s.bw
-	_ = pc.s.nc.SetWriteDeadline(time.Now().Add(r.timeout))
+	w := c.sess.W
+	_ = c.sess.Conn.SetWriteDeadline(time.Now().Add(r.timeout))
 	lit := ""
 	if r.binary {
 		lit = "~"
 	}
 	if alone {
 		fmt.Fprintf(w, "%s %s%s{%d}\r\n", r.tag, head, lit, size)
-		if err := pc.awaitCont(ctx, r, sync); err != nil {
+		if err := c.awaitCont(ctx, r, contReady); err != nil {
 			return err
 		}
 	} else {
 		fmt.Fprintf(w, "%s %s%s{%d+}\r\n", r.tag, head, lit, size)
 	}
-	stop := context.AfterFunc(ctx, func() { pc.fail(temporary(errors.New("an APPEND was cancelled while sent"))) })
+	stop := context.AfterFunc(ctx, func() { c.fail(session.Temporary(errors.New("an APPEND was cancelled while sent"))) })
 	defer stop()
-	src := &bodyReader{r: io.NewSectionReader(body, 0, size)}
+	src := &BodyReader{R: io.NewSectionReader(body, 0, size)}
 	n, err := io.Copy(w, src)
 	if err == nil {
 		_, err = w.WriteString("\r\n")
@@ -246,12 +249,12 @@ func (pc *pconn) send(ctx context.Context, r *preq, head string, body io.ReaderA
 	if err == nil {
 		err = w.Flush()
 	}
-	if src.err != nil || (err == nil && n != size) {
-		pc.fail(temporary(errors.New("message body unreadable: connection dropped")))
-		return fmt.Errorf("%w: read %d of %d octets: %v", errBody, n, size, src.err)
+	if src.Err != nil || (err == nil && n != size) {
+		c.fail(session.Temporary(errors.New("message body unreadable: connection dropped")))
+		return fmt.Errorf("%w: read %d of %d octets: %v", ErrBody, n, size, src.Err)
 	}
 	if err != nil {
-		pc.fail(temporary(fmt.Errorf("write: %w", err)))
+		c.fail(session.Temporary(fmt.Errorf("write: %w", err)))
 	}
 	return nil
 }
@@ -259,21 +262,21 @@ func (pc *pconn) send(ctx context.Context, r *preq, head string, body io.ReaderA
 // awaitCont flushes the command line and waits for the server's "+". It
 // returns errNotSent when the connection died first, nil when the literal
 // may be sent or when the server answered at once (r is then finished).
-func (pc *pconn) awaitCont(ctx context.Context, r *preq, sync chan struct{}) error {
-	if err := pc.s.bw.Flush(); err != nil {
-		pc.fail(temporary(fmt.Errorf("write: %w", err)))
+func (c *conn) awaitCont(ctx context.Context, r *request, contReady chan struct{}) error {
+	if err := c.sess.W.Flush(); err != nil {
+		c.fail(session.Temporary(fmt.Errorf("write: %w", err)))
 		return errNotSent
 	}
 	select {
-	case <-sync:
+	case <-contReady:
 		return nil
 	case <-r.done:
-		if asIMAP(r.err) != nil || errors.Is(r.err, errTimeout) {
+		if session.AsIMAP(r.err) != nil || errors.Is(r.err, session.ErrTimeout) {
 			return errAnswered // final, as on the go-imap path
 		}
 		return errNotSent
 	case <-ctx.Done():
-		pc.fail(temporary(errors.New("an APPEND was cancelled while sent")))
+		c.fail(session.Temporary(errors.New("an APPEND was cancelled while sent")))
 		return ctx.Err()
 	}
 }

@@ -1,4 +1,4 @@
-package imap
+package session
 
 import (
 	"encoding/base64"
@@ -10,9 +10,9 @@ func TestRedactLoginForms(t *testing.T) {
 	user, pass := "alice", `pa"ss\word`
 	forms := []string{pass, `pa\"ss\\word`, base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))}
 	for _, f := range forms {
-		got := redactLogin("NO echo: "+f+" refused", user, pass)
+		got := RedactLogin("NO echo: "+f+" refused", user, pass)
 		if strings.Contains(got, f) || !strings.Contains(got, "***") {
-			t.Errorf("redactLogin(%q) = %q, want the secret form replaced", f, got)
+			t.Errorf("RedactLogin(%q) = %q, want the secret form replaced", f, got)
 		}
 	}
 }
