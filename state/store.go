@@ -19,18 +19,20 @@ import (
 // with an older version and refuses one with a newer version.
 const SchemaVersion = 2
 
+// The errors of this package always come wrapped in "state <operation>:
+// ..." (see Store), so their texts do not say "state" again.
 var (
 	// ErrLocked is returned by Open when another run (in this process or
 	// another) holds the state file.
-	ErrLocked = errors.New("state file is locked by another run")
+	ErrLocked = errors.New("file is locked by another run")
 	// ErrNewerSchema is returned by Open for a file written by a newer
 	// mailferry; this release must not read or change it.
-	ErrNewerSchema = errors.New("state file has a newer schema version")
+	ErrNewerSchema = errors.New("file has a newer schema version")
 	// ErrReadOnly is returned by the write methods of a store opened with
 	// Options.ReadOnly.
-	ErrReadOnly = errors.New("state store is read-only")
+	ErrReadOnly = errors.New("store is read-only")
 	// ErrClosed is returned by the write methods after Close.
-	ErrClosed = errors.New("state store is closed")
+	ErrClosed = errors.New("store is closed")
 )
 
 // Bucket names and meta keys.
@@ -85,8 +87,10 @@ type Options struct {
 //     writes nothing.
 //   - On a read-only store they return ErrReadOnly, after Close ErrClosed.
 //
-// All errors are wrapped ("state commit: ...") and match the sentinel
-// errors of this package with errors.Is.
+// All errors are wrapped once, in "state <operation>: ..." ("state
+// commit: ...", "state open <path>: ..."), and match the sentinel errors
+// of this package with errors.Is: a caller adds no "state" prefix of its
+// own.
 type Store struct {
 	db       *bolt.DB
 	path     string
