@@ -41,6 +41,7 @@ func stuff(msg []byte) []byte {
 // bufLen bytes, in reads of up to chunk bytes, a byte at a time from the
 // network when slow. It returns what was read, the error that ended it
 // and the readers.
+//
 //lint:ignore ST1008 the error is part of what was read, compared by the caller
 func readDot(wire []byte, bufLen, chunk int, slow bool) ([]byte, error, *dotReader, *bufio.Reader) {
 	var src io.Reader = bytes.NewReader(wire)
