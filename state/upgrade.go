@@ -3,6 +3,8 @@ package state
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -73,19 +75,21 @@ func migrateV1(tx *bolt.Tx) error {
 // differs from every version 1 key, which has no fourth part.
 func migrateKeysV1(tx *bolt.Tx) error {
 	keys, pending := tx.Bucket(bucketKeys), tx.Bucket(bucketPending)
-	var old [][]byte // bbolt forbids writes while a cursor walks
-	err := keys.ForEach(func(ck, _ []byte) error {
-		if parts := bytes.SplitN(ck, []byte{keySep}, 3); len(parts) == 3 && hasV1Tag(string(parts[1])) {
-			old = append(old, bytes.Clone(ck))
+	old := map[string]bool{} // bbolt forbids writes while a cursor walks
+	for _, b := range []*bolt.Bucket{keys, pending} {
+		err := b.ForEach(func(ck, _ []byte) error {
+			if parts := bytes.SplitN(ck, []byte{keySep}, 3); len(parts) == 3 && hasV1Tag(string(parts[1])) {
+				old[string(ck)] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
-	for _, ck := range old {
+	for _, ck := range slices.Sorted(maps.Keys(old)) {
 		var k KeyRecord
-		if err := splitCompositeKey(&k, ck); err != nil {
+		if err := splitCompositeKey(&k, []byte(ck)); err != nil {
 			return fmt.Errorf("%q: %w", ck, err)
 		}
 		nk, err := compositeKey(upgradeKeyV1(k))
@@ -93,12 +97,12 @@ func migrateKeysV1(tx *bolt.Tx) error {
 			return fmt.Errorf("%q: %w", ck, err)
 		}
 		for _, b := range []*bolt.Bucket{keys, pending} {
-			v := b.Get(ck)
+			v := b.Get([]byte(ck))
 			if v == nil {
 				continue
 			}
 			v = bytes.Clone(v) // valid only until the next write
-			if err := b.Delete(ck); err != nil {
+			if err := b.Delete([]byte(ck)); err != nil {
 				return err
 			}
 			if err := b.Put(nk, v); err != nil {
