@@ -54,7 +54,8 @@ type Source interface {
 	// List calls fn once per message, in an order stable between runs.
 	// An error from fn stops the listing and is returned as is.
 	List(ctx context.Context, fn func(Ref) error) error
-	// Open returns the message's exact bytes, CRLF line endings. The
+	// Open returns the message's exact bytes, CRLF line endings (except
+	// a bare LF that a POP3 server sends: source/pop3 keeps it). The
 	// caller must Close the reader before the next call on the Source.
 	Open(ctx context.Context, ref Ref) (io.ReadCloser, error)
 	// Close ends the session without changing the source.

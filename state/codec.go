@@ -145,6 +145,10 @@ func (d *decoder) time() time.Time {
 	return time.Unix(0, n)
 }
 
+// more reports whether bytes are left to decode and no error occurred,
+// for an optional last field.
+func (d *decoder) more() bool { return d.err == nil && len(d.b) != 0 }
+
 // finish reports the first error, or errCorrupt when bytes are left over
 // that this release does not know.
 func (d *decoder) finish() error {

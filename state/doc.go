@@ -6,7 +6,8 @@
 //
 //	meta     schema version and creation time
 //	refs     one nested bucket per source; source message ID -> RefRecord
-//	keys     "<key> 0x00 <body hash> 0x00 <folder>" -> KeyRecord (the dedup index)
+//	keys     "<key> 0x00 <body hash> 0x00 <folder>[ 0x00 <ref tag>]" -> KeyRecord
+//	         (the dedup index; the ref tag part only when there is one)
 //	pending  the same composite keys, for key records that are still pending
 //	         -> their alternative identity (AltKey, AltBodyHash), or empty
 //	folders  target folder name -> FolderRecord

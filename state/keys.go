@@ -2,17 +2,19 @@ package state
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// Lookup returns every key record with key key, whatever its body hash or
-// folder, pending or not, ordered by body hash then folder. It returns an
-// empty slice when there is none.
+// Lookup returns every key record with key key, whatever its body hash,
+// folder or ref tag, pending or not, ordered by body hash, folder then
+// ref tag. It returns an empty slice when there is none.
 func (s *Store) Lookup(key string) ([]KeyRecord, error) {
 	var recs []KeyRecord
 	prefix := lookupPrefix(key)
@@ -23,7 +25,7 @@ func (s *Store) Lookup(key string) ([]KeyRecord, error) {
 		}
 		c := b.Cursor()
 		for ck, v := c.Seek(prefix); ck != nil && bytes.HasPrefix(ck, prefix); ck, v = c.Next() {
-			k, err := decodeKey(ck, v)
+			k, err := s.decodeKey(ck, v)
 			if err != nil {
 				return fmt.Errorf("%q: %w", ck, err)
 			}
@@ -34,14 +36,30 @@ func (s *Store) Lookup(key string) ([]KeyRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state lookup: %w", err)
 	}
+	if s.v1 {
+		slices.SortStableFunc(recs, func(a, b KeyRecord) int {
+			return cmp.Or(cmp.Compare(a.BodyHash, b.BodyHash), cmp.Compare(a.Folder, b.Folder), cmp.Compare(a.RefTag, b.RefTag))
+		})
+	}
 	return recs, nil
+}
+
+// decodeKey is decodeKey for this store's file: it upgrades a record of a
+// version 1 file opened read-only.
+func (s *Store) decodeKey(ck, v []byte) (KeyRecord, error) {
+	k, err := decodeKey(ck, v)
+	if s.v1 {
+		k = upgradeKeyV1(k)
+	}
+	return k, err
 }
 
 // keysChunk is how many key records Keys reads per read transaction.
 const keysChunk = 1024
 
 // Keys calls fn for every key record, pending or not, in the order of
-// their (Key, BodyHash, Folder), and stops at the first error from fn,
+// their (Key, BodyHash, Folder, RefTag) (of their Key only in a version 1
+// file opened read-only), and stops at the first error from fn,
 // which it returns as is. It writes nothing, so it works on a read-only
 // store: it is how a check compares the whole dedup index with a target.
 //
@@ -83,7 +101,7 @@ func (s *Store) keysChunk(after []byte) (cks [][]byte, recs []KeyRecord, err err
 			}
 		}
 		for ; ck != nil && len(recs) < keysChunk; ck, v = c.Next() {
-			k, err := decodeKey(ck, v)
+			k, err := s.decodeKey(ck, v)
 			if err != nil {
 				return fmt.Errorf("%q: %w", ck, err)
 			}
@@ -96,7 +114,7 @@ func (s *Store) keysChunk(after []byte) (cks [][]byte, recs []KeyRecord, err err
 
 // Begin records k as pending (Pending is set to true; a zero At becomes
 // the current time), replacing any record with the same (Key, BodyHash,
-// Folder), committed or not: callers check Lookup first. It returns when
+// Folder, RefTag), committed or not: callers check Lookup first. It returns when
 // the record is durable, or when ctx ends (see Store: the record may
 // then still be written).
 func (s *Store) Begin(ctx context.Context, k KeyRecord) error {
@@ -141,8 +159,8 @@ func (s *Store) BeginAll(ctx context.Context, ks []KeyRecord) error {
 //
 // Defaults: k.Source and k.RefID are set to source and refID; a zero
 // k.At and r.Done become the current time; a zero r.State becomes
-// RefCopied; an empty r.Key, r.BodyHash or r.Folder and a zero r.UID are
-// taken from k. Commit returns when both records are durable, or when ctx
+// RefCopied; an empty r.Key, r.BodyHash, r.RefTag or r.Folder and a zero
+// r.UID are taken from k. Commit returns when both records are durable, or when ctx
 // ends (the records may then still be written).
 func (s *Store) Commit(ctx context.Context, k KeyRecord, source, refID string, r RefRecord) error {
 	apply, err := commitApply(k, source, refID, r)
@@ -219,6 +237,9 @@ func refDefaults(r RefRecord, k KeyRecord, now time.Time) RefRecord {
 	if r.BodyHash == "" {
 		r.BodyHash = k.BodyHash
 	}
+	if r.RefTag == "" {
+		r.RefTag = k.RefTag
+	}
 	if r.Folder == "" {
 		r.Folder = k.Folder
 	}
@@ -241,7 +262,7 @@ func (s *Store) Pending() ([]KeyRecord, error) {
 			return nil
 		}
 		return p.ForEach(func(ck, pv []byte) error {
-			k, err := decodeKey(ck, keys.Get(ck))
+			k, err := s.decodeKey(ck, keys.Get(ck))
 			if err == nil {
 				err = decodePending(&k, pv)
 			}
@@ -258,9 +279,9 @@ func (s *Store) Pending() ([]KeyRecord, error) {
 	return recs, nil
 }
 
-// Forget removes the pending record with k's (Key, BodyHash, Folder),
-// when recovery found the message absent from the target. Only Key,
-// BodyHash and Folder of k are used. A committed record is kept and a
+// Forget removes the pending record with k's (Key, BodyHash, Folder,
+// RefTag), when recovery found the message absent from the target. Only
+// those fields of k are used. A committed record is kept and a
 // missing one ignored: Forget never removes proof of a copy. It returns
 // when the removal is durable, or when ctx ends (it may then still
 // happen).

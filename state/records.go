@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -40,8 +41,9 @@ func (s RefState) String() string {
 // message that has a RefRecord is done and is skipped by later runs.
 type RefRecord struct {
 	State RefState
-	// Key and BodyHash identify the message (see KeyRecord).
-	Key, BodyHash string
+	// Key, BodyHash and RefTag identify the message and its key record
+	// (see KeyRecord).
+	Key, BodyHash, RefTag string
 	// Folder and UID locate the message in the target; UID is 0 when the
 	// target did not report one.
 	Folder string
@@ -53,13 +55,19 @@ type RefRecord struct {
 
 // A KeyRecord is one entry of the dedup index: a message with key Key
 // and body hash BodyHash is (or, while Pending, may be) in target folder
-// Folder. Records are unique per (Key, BodyHash, Folder).
+// Folder. Records are unique per (Key, BodyHash, Folder, RefTag).
 type KeyRecord struct {
 	// Key is "<message-id>" (the Message-ID without its angle brackets)
 	// or "sha256:<hex>" for a message without a usable Message-ID.
 	Key string
 	// BodyHash tells apart different messages reusing a Message-ID.
 	BodyHash string
+	// RefTag tells apart the records of different source messages with
+	// the same identity in one folder: "" when the dedup scope lets one
+	// copy stand for all of them, a tag naming the source message when
+	// every source message gets its own copy (migrate's dedup: off).
+	// Schema version 1 kept it at the end of BodyHash, after a space.
+	RefTag string
 	// Folder is the target folder; UID the message's UID there (0 while
 	// pending, or when the target reported none).
 	Folder string
@@ -104,20 +112,27 @@ type Run struct {
 // keySep separates the parts of a composite key record key.
 const keySep = 0x00
 
-// errKeyPart reports a key, body hash or folder that cannot be stored.
-var errKeyPart = errors.New("key, body hash and folder must not contain NUL")
+// errKeyPart reports a key, body hash, folder or ref tag that cannot be
+// stored.
+var errKeyPart = errors.New("key, body hash, folder and ref tag must not contain NUL")
 
-// compositeKey returns "Key 0x00 BodyHash 0x00 Folder", the bolt key of k.
+// compositeKey returns "Key 0x00 BodyHash 0x00 Folder", followed by
+// "0x00 RefTag" when k has a ref tag: the bolt key of k. Keys sort as
+// (Key, BodyHash, Folder, RefTag) do, a record without a tag first, and a
+// record without a tag has the key that schema version 1 gave it.
 func compositeKey(k KeyRecord) ([]byte, error) {
 	if k.Key == "" {
 		return nil, errors.New("empty key")
 	}
-	for _, s := range []string{k.Key, k.BodyHash, k.Folder} {
-		if bytes.IndexByte([]byte(s), keySep) >= 0 {
+	for _, s := range []string{k.Key, k.BodyHash, k.Folder, k.RefTag} {
+		if strings.IndexByte(s, keySep) >= 0 {
 			return nil, errKeyPart
 		}
 	}
 	n := len(k.Key) + len(k.BodyHash) + len(k.Folder) + 2
+	if k.RefTag != "" {
+		n += 1 + len(k.RefTag)
+	}
 	if n > bolt.MaxKeySize {
 		return nil, fmt.Errorf("key record key is %d bytes, over %d", n, bolt.MaxKeySize)
 	}
@@ -126,7 +141,12 @@ func compositeKey(k KeyRecord) ([]byte, error) {
 	b = append(b, keySep)
 	b = append(b, k.BodyHash...)
 	b = append(b, keySep)
-	return append(b, k.Folder...), nil
+	b = append(b, k.Folder...)
+	if k.RefTag != "" {
+		b = append(b, keySep)
+		b = append(b, k.RefTag...)
+	}
+	return b, nil
 }
 
 // lookupPrefix returns "Key 0x00": the separator keeps key "a" from
@@ -135,13 +155,18 @@ func lookupPrefix(key string) []byte {
 	return append([]byte(key), keySep)
 }
 
-// splitCompositeKey undoes compositeKey.
-func splitCompositeKey(b []byte) (key, bodyHash, folder string, err error) {
-	parts := bytes.SplitN(b, []byte{keySep}, 3)
-	if len(parts) != 3 {
-		return "", "", "", errCorrupt
+// splitCompositeKey undoes compositeKey: it sets k's Key, BodyHash,
+// Folder and RefTag.
+func splitCompositeKey(k *KeyRecord, b []byte) error {
+	parts := bytes.SplitN(b, []byte{keySep}, 4)
+	if len(parts) < 3 || (len(parts) == 4 && len(parts[3]) == 0) {
+		return errCorrupt
 	}
-	return string(parts[0]), string(parts[1]), string(parts[2]), nil
+	k.Key, k.BodyHash, k.Folder = string(parts[0]), string(parts[1]), string(parts[2])
+	if len(parts) == 4 {
+		k.RefTag = string(parts[3])
+	}
+	return nil
 }
 
 // encodeKey encodes the fields of k that are not in its bolt key.
@@ -159,8 +184,7 @@ func encodeKey(k KeyRecord) []byte {
 // decodeKey rebuilds a KeyRecord from its bolt key and value.
 func decodeKey(ck, v []byte) (KeyRecord, error) {
 	var k KeyRecord
-	var err error
-	if k.Key, k.BodyHash, k.Folder, err = splitCompositeKey(ck); err != nil {
+	if err := splitCompositeKey(&k, ck); err != nil {
 		return k, err
 	}
 	d := newDecoder(v)
@@ -197,8 +221,10 @@ func decodePending(k *KeyRecord, v []byte) error {
 	return d.finish()
 }
 
+// encodeRef encodes r. RefTag comes last and only when it is set, so that
+// a record without one is encoded as schema version 1 encoded it.
 func encodeRef(r RefRecord) []byte {
-	e := newEncoder(48 + len(r.Key) + len(r.BodyHash) + len(r.Folder))
+	e := newEncoder(48 + len(r.Key) + len(r.BodyHash) + len(r.Folder) + len(r.RefTag))
 	e.uint(uint64(r.State))
 	e.string(r.Key)
 	e.string(r.BodyHash)
@@ -206,6 +232,9 @@ func encodeRef(r RefRecord) []byte {
 	e.uint(uint64(r.UID))
 	e.time(r.FirstSeen)
 	e.time(r.Done)
+	if r.RefTag != "" {
+		e.string(r.RefTag)
+	}
 	return e.b
 }
 
@@ -223,6 +252,11 @@ func decodeRef(v []byte) (RefRecord, error) {
 	r.UID = d.uint32()
 	r.FirstSeen = d.time()
 	r.Done = d.time()
+	if d.more() {
+		if r.RefTag = d.string(); r.RefTag == "" {
+			return r, errCorrupt // encodeRef writes no empty tag
+		}
+	}
 	return r, d.finish()
 }
 

@@ -54,7 +54,7 @@ func (s *Store) refsChunk(source string, after []byte) (ids []string, recs []Ref
 			}
 		}
 		for ; id != nil && len(ids) < refsChunk; id, v = c.Next() {
-			r, err := decodeRef(v)
+			r, err := s.decodeRef(v)
 			if err != nil {
 				return fmt.Errorf("%q: %w", id, err)
 			}
@@ -78,7 +78,7 @@ func (s *Store) Ref(source, id string) (r RefRecord, ok bool, err error) {
 			return nil
 		}
 		ok = true
-		r, err = decodeRef(v)
+		r, err = s.decodeRef(v)
 		return err
 	})
 	if err != nil {
@@ -122,6 +122,16 @@ func refApply(source, refID string, r RefRecord) (func(*bolt.Tx) error, error) {
 		}
 		return b.Put(id, v)
 	}, nil
+}
+
+// decodeRef is decodeRef for this store's file: it upgrades a record of a
+// version 1 file opened read-only.
+func (s *Store) decodeRef(v []byte) (RefRecord, error) {
+	r, err := decodeRef(v)
+	if s.v1 {
+		r = upgradeRefV1(r)
+	}
+	return r, err
 }
 
 // refBucket returns the nested bucket of source, or nil.

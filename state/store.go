@@ -15,21 +15,24 @@ import (
 )
 
 // SchemaVersion is the layout of the state file this release writes and
-// understands. Open refuses a file with a newer version.
-const SchemaVersion = 1
+// understands (see upgrade.go for the versions). Open upgrades a file
+// with an older version and refuses one with a newer version.
+const SchemaVersion = 2
 
+// The errors of this package always come wrapped in "state <operation>:
+// ..." (see Store), so their texts do not say "state" again.
 var (
 	// ErrLocked is returned by Open when another run (in this process or
 	// another) holds the state file.
-	ErrLocked = errors.New("state file is locked by another run")
+	ErrLocked = errors.New("file is locked by another run")
 	// ErrNewerSchema is returned by Open for a file written by a newer
 	// mailferry; this release must not read or change it.
-	ErrNewerSchema = errors.New("state file has a newer schema version")
+	ErrNewerSchema = errors.New("file has a newer schema version")
 	// ErrReadOnly is returned by the write methods of a store opened with
 	// Options.ReadOnly.
-	ErrReadOnly = errors.New("state store is read-only")
+	ErrReadOnly = errors.New("store is read-only")
 	// ErrClosed is returned by the write methods after Close.
-	ErrClosed = errors.New("state store is closed")
+	ErrClosed = errors.New("store is closed")
 )
 
 // Bucket names and meta keys.
@@ -84,12 +87,17 @@ type Options struct {
 //     writes nothing.
 //   - On a read-only store they return ErrReadOnly, after Close ErrClosed.
 //
-// All errors are wrapped ("state commit: ...") and match the sentinel
-// errors of this package with errors.Is.
+// All errors are wrapped once, in "state <operation>: ..." ("state
+// commit: ...", "state open <path>: ..."), and match the sentinel errors
+// of this package with errors.Is: a caller adds no "state" prefix of its
+// own.
 type Store struct {
 	db       *bolt.DB
 	path     string
 	readOnly bool
+	// v1 is set for a version 1 file opened read-only, which Open could
+	// not upgrade: reads upgrade each record they return.
+	v1 bool
 
 	// mu guards closed against the enqueue in write; reqs is nil for a
 	// read-only store.
@@ -139,14 +147,17 @@ func open(path string, opts Options) (*Store, error) {
 		// Exact mode whatever the umask.
 		err = os.Chmod(path, 0o600)
 	}
+	var version uint64
 	if err == nil {
-		err = checkSchema(db, opts.ReadOnly)
+		version, err = checkSchema(db, opts.ReadOnly)
 	}
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return newStore(db, path, opts.ReadOnly), nil
+	s := newStore(db, path, opts.ReadOnly)
+	s.v1 = version == 1
+	return s, nil
 }
 
 // prepare checks that a read-only file exists, or creates the parent
@@ -200,18 +211,23 @@ func newStore(db *bolt.DB, path string, readOnly bool) *Store {
 	return s
 }
 
-// checkSchema creates the buckets and the schema version of a new file
-// and refuses a file from a newer release. A read-only store only checks.
-func checkSchema(db *bolt.DB, readOnly bool) error {
+// checkSchema creates the buckets and the schema version of a new file,
+// upgrades a file from an older release and refuses one from a newer
+// release. A read-only store only checks. It returns the version the file
+// has now.
+func checkSchema(db *bolt.DB, readOnly bool) (version uint64, err error) {
 	if readOnly {
-		return db.View(func(tx *bolt.Tx) error {
-			_, err := schemaVersion(tx)
+		err = db.View(func(tx *bolt.Tx) error {
+			version, err = schemaVersion(tx)
 			return err
 		})
+		return version, err
 	}
-	return db.Update(initSchema)
+	return SchemaVersion, db.Update(initSchema)
 }
 
+// initSchema brings the file to SchemaVersion in one transaction: a file
+// is never left half upgraded.
 func initSchema(tx *bolt.Tx) error {
 	v, err := schemaVersion(tx)
 	if err != nil {
@@ -222,16 +238,22 @@ func initSchema(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	if v != 0 {
-		return nil // Version 1 is the first: nothing to migrate yet.
-	}
 	meta := tx.Bucket(bucketMeta)
-	if err := meta.Put(metaSchema, binary.BigEndian.AppendUint64(nil, SchemaVersion)); err != nil {
-		return err
+	switch v {
+	case SchemaVersion:
+		return nil
+	case 0:
+		e := newEncoder(12)
+		e.time(time.Now())
+		if err := meta.Put(metaCreated, e.b); err != nil {
+			return err
+		}
+	case 1:
+		if err := migrateV1(tx); err != nil {
+			return fmt.Errorf("upgrade from schema version 1: %w", err)
+		}
 	}
-	e := newEncoder(12)
-	e.time(time.Now())
-	return meta.Put(metaCreated, e.b)
+	return meta.Put(metaSchema, binary.BigEndian.AppendUint64(nil, SchemaVersion))
 }
 
 // schemaVersion returns the file's schema version, 0 for a new file.
