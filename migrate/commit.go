@@ -42,7 +42,7 @@ func (c *committer) commit(it *item, uid uint32, st state.RefState, kind EventKi
 	k := it.pending
 	k.Pending, k.UID = false, uid
 	req := commitReq{it: it, kind: kind, op: state.CommitOp{Key: k, Source: it.spec.Name, RefID: it.ref.ID,
-		Ref: state.RefRecord{State: st, Key: k.Key, BodyHash: k.BodyHash, Folder: k.Folder, UID: uid,
+		Ref: state.RefRecord{State: st, Key: k.Key, BodyHash: k.BodyHash, RefTag: k.RefTag, Folder: k.Folder, UID: uid,
 			FirstSeen: c.r.rep.Start, Done: time.Now()}}}
 	select {
 	case c.in <- req:

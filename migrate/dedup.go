@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"strings"
 	"sync"
 
 	"github.com/mailferry/mailferry/state"
@@ -100,19 +99,11 @@ func (d *dedup) inTarget(ctx context.Context, it *item) (uid uint32, found bool,
 
 // With dedup: off every source message is its own key record: an
 // identical copy from another source message must not overwrite it. The
-// record's BodyHash carries a tag naming the source message; tagRef adds
-// it, bodyHashOf takes it off again.
+// record's RefTag names the source message (state.KeyRecord.RefTag).
 
 // tagRef tags k as the record of one source message (dedup: off).
 func tagRef(k *state.KeyRecord, source, refID string) {
-	k.BodyHash += " " + refTag(source, refID)
-}
-
-// bodyHashOf returns the body hash of the message k stands for, without
-// dedup: off's tag.
-func bodyHashOf(k state.KeyRecord) string {
-	body, _, _ := strings.Cut(k.BodyHash, " ")
-	return body
+	k.RefTag = refTag(source, refID)
 }
 
 // refTag names a source message in a key record of dedup: off.

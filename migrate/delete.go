@@ -163,7 +163,7 @@ func (d *deleter) confirmed(ctx context.Context, rec state.RefRecord, fresh map[
 	}
 	var k *state.KeyRecord
 	for i := range recs {
-		if !recs[i].Pending && recs[i].BodyHash == rec.BodyHash && recs[i].Folder == rec.Folder {
+		if !recs[i].Pending && recs[i].BodyHash == rec.BodyHash && recs[i].RefTag == rec.RefTag && recs[i].Folder == rec.Folder {
 			k = &recs[i]
 			break
 		}

@@ -110,7 +110,7 @@ func (c *indexCache) locateExcept(ctx context.Context, folder string, id identit
 			if !sameMunged(got, id) {
 				return false, nil
 			}
-			return c.claim(folder, uid, claimOf(id.Key, id.BodyHash))
+			return c.claim(folder, uid, claimOf(id.Key, id.BodyHash, ""))
 		})
 	return uid, ok, err
 }
@@ -162,12 +162,17 @@ func (c *indexCache) scan(ctx context.Context, folder string, uids []uint32, ski
 	return 0, false, nil
 }
 
-// claimOf names a source message by its exact identity, for claims.
-func claimOf(key, bodyHash string) uint64 {
+// claimOf names a source message by its exact identity, for claims;
+// refTag is dedup: off's (state.KeyRecord.RefTag), "" for a message
+// read from a source.
+func claimOf(key, bodyHash, refTag string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(key))
 	h.Write([]byte{0})
 	h.Write([]byte(bodyHash))
+	if refTag != "" {
+		h.Write([]byte(" " + refTag))
+	}
 	return h.Sum64()
 }
 
@@ -219,7 +224,7 @@ func (c *indexCache) committedIn(folder string) (map[uint32]uint64, error) {
 	}
 	cc.err = kl.Keys(func(k state.KeyRecord) error {
 		if !k.Pending && k.Folder == folder && k.UID != 0 {
-			cc.byUID[k.UID] = claimOf(k.Key, k.BodyHash)
+			cc.byUID[k.UID] = claimOf(k.Key, k.BodyHash, k.RefTag)
 		}
 		return nil
 	})
@@ -241,7 +246,7 @@ func (c *indexCache) claimCopy(folder string, uid uint32, id identity.ID) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.claims[folderUID{folder, uid}] = claimOf(id.Key, id.BodyHash)
+	c.claims[folderUID{folder, uid}] = claimOf(id.Key, id.BodyHash, "")
 }
 
 // same reports whether a server message and a source message are one.

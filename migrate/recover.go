@@ -77,7 +77,7 @@ func (rc *recoverer) resolve(ctx context.Context, k state.KeyRecord, fresh bool)
 		return rc.r.m.State.Forget(ctx, k) // names the state
 	}
 	k.Pending, k.UID = false, uid
-	rec := state.RefRecord{State: state.RefCopied, Key: k.Key, BodyHash: k.BodyHash, Folder: k.Folder,
+	rec := state.RefRecord{State: state.RefCopied, Key: k.Key, BodyHash: k.BodyHash, RefTag: k.RefTag, Folder: k.Folder,
 		UID: uid, FirstSeen: k.At, Done: time.Now()}
 	if err := rc.r.m.State.Commit(ctx, k, k.Source, k.RefID, rec); err != nil {
 		return err // names the state
@@ -90,7 +90,7 @@ func (rc *recoverer) resolve(ctx context.Context, k state.KeyRecord, fresh bool)
 // as far as the record tells it: its munged form too when the record is
 // pending and has one (state.KeyRecord.AltKey).
 func recordIdentity(k state.KeyRecord) identity.ID {
-	id := identity.ID{Key: k.Key, BodyHash: bodyHashOf(k), Size: k.Size, ServerSize: k.Size}
+	id := identity.ID{Key: k.Key, BodyHash: k.BodyHash, Size: k.Size, ServerSize: k.Size}
 	id.MessageID, id.ContentHash = identity.ParseKey(k.Key)
 	if k.AltKey != "" {
 		id.Munged = identity.Form{Key: k.AltKey, BodyHash: k.AltBodyHash}

@@ -427,7 +427,7 @@ func (v *verifier) whereElse(g *identityGroup, first string) ([]string, error) {
 		return nil, err // names the state
 	}
 	for _, rec := range recs {
-		if !rec.Pending && rec.BodyHash == g.id.BodyHash && !slices.Contains(where, rec.Folder) {
+		if !rec.Pending && rec.BodyHash == g.id.BodyHash && rec.RefTag == "" && !slices.Contains(where, rec.Folder) {
 			where = append(where, rec.Folder)
 		}
 	}
