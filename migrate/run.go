@@ -68,6 +68,7 @@ type run struct {
 // any; failed messages are in the report, not the error. Run may be called
 // once per Migrator.
 func (m *Migrator) Run(ctx context.Context) (*Report, error) {
+	m = m.inReadingOrder()
 	r := &run{m: m, opts: m.Options, dryCopied: map[string]bool{},
 		troubled: map[string]bool{}}
 	r.opts.applyDefaults()
