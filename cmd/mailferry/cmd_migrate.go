@@ -125,8 +125,8 @@ func runMigrate(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool) e
 	}
 	defer j.Close()
 	p := g.progress(log)
-	j.m.Event = p.Event
-	rep, err := j.m.Run(ctx)
+	j.Migrator.Event = p.Event
+	rep, err := j.Migrator.Run(ctx)
 	p.Done()
 	if !g.Quiet || err != nil || rep.Failed() > 0 {
 		printSummary(g.stdout, rep)

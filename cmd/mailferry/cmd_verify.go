@@ -113,7 +113,7 @@ func runVerify(ctx context.Context, g *GlobalOptions, c *Config, show int, failA
 		return err
 	}
 	defer j.Close()
-	rep, err := j.m.Verify(ctx)
+	rep, err := j.Migrator.Verify(ctx)
 	if err != nil {
 		return err
 	}
