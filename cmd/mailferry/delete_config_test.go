@@ -30,7 +30,7 @@ func TestDeleteConfigErrors(t *testing.T) {
 // config file.
 func TestTargetFromEnvironmentWithoutConfig(t *testing.T) {
 	t.Setenv("MAILFERRY_TARGET_URL", "imaps://bob@mail.example.org")
-	o := MigrateOptions{Sources: []string{"pop3s://alice@pop.example.net"}, Folder: "INBOX"}
+	o := JobFlags{Sources: []string{"pop3s://alice@pop.example.net"}, Folder: "INBOX"}
 	c, err := o.config(viper.New())
 	if err != nil {
 		t.Fatalf("config() = %v, want the target from the environment", err)
