@@ -55,6 +55,9 @@ type SourceSpec struct {
 	// Open connects to the source. The engine calls it again to reconnect
 	// after a transient error.
 	Open func(ctx context.Context) (source.Source, error)
+	// Archive marks a local archive (never changed by a run): archives are
+	// read before the other sources (see readingOrder).
+	Archive bool
 }
 
 // A DeletePolicy says which copied messages a run removes from their

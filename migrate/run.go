@@ -42,7 +42,7 @@ type run struct {
 // commit every message (pipeline); delete what the sources' policies let
 // go (delete.go).
 func (m *Migrator) Run(ctx context.Context) (*Report, error) {
-	r := newRun(m)
+	r := newRun(m.inReadingOrder())
 	err := r.plan(ctx)
 	if err == nil {
 		err = (&recoverer{r}).recoverPending(ctx)

@@ -165,6 +165,7 @@ type verifier struct {
 // The error is what stopped the comparison (connect, interrupted);
 // differences are in the report.
 func (m *Migrator) Verify(ctx context.Context) (*VerifyReport, error) {
+	m = m.inReadingOrder()
 	v := &verifier{m: m, opts: m.Options}
 	v.opts.applyDefaults()
 	v.rep.Start = time.Now()

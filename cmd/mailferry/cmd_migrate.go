@@ -14,45 +14,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 	"golang.org/x/term"
 )
 
 // MigrateOptions are the flags of mailferry migrate.
 type MigrateOptions struct {
-	ConfigFile string
-	DryRun     bool
-	Sources    []string
-	Folder     string
-}
-
-// AddFlags adds the flags; those that name config keys are bound to them
-// in bindFlags.
-func (o *MigrateOptions) AddFlags(f *pflag.FlagSet) {
-	f.StringVarP(&o.ConfigFile, "config", "c", "", "YAML config file")
-	f.BoolVarP(&o.DryRun, "dry-run", "n", false, "connect, list and say what would be copied; write nothing anywhere")
-	f.StringArrayVar(&o.Sources, "source", nil, "source URL, instead of the config's sources (repeatable)")
-	f.StringVar(&o.Folder, "folder", "INBOX", "target folder for --source")
-	f.String("state", "", "state file (config key state)")
-	f.String("target", "", "target URL, imaps://user@host[:port] or imap://user@host[:port] (target.url)")
-	f.String("dedup", "", "dedup scope: account, folder or off (dedup)")
-	f.Int("connections", 0, "IMAP connections to the target (target.connections)")
-	f.Duration("lock-timeout", 0, "wait this long for another run to release the state file (lock_timeout)")
-}
-
-var flagKeys = map[string]string{
-	"state": "state", "target": "target.url", "dedup": "dedup",
-	"connections": "target.connections", "lock-timeout": "lock_timeout",
-}
-
-func bindFlags(v *viper.Viper, f *pflag.FlagSet) error {
-	for flag, key := range flagKeys {
-		if err := v.BindPFlag(key, f.Lookup(flag)); err != nil {
-			return err
-		}
-	}
-	return nil
+	JobFlags
+	DryRun bool
 }
 
 func newMigrateCommand(g *GlobalOptions) *cobra.Command {
@@ -83,11 +51,7 @@ MAILFERRY_SOURCE_PASSWORD), or a prompt on a terminal.
       --target imaps://alice@mail.example.org --state ~/.mailferry.db`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := viper.New()
-			if err := bindFlags(v, cmd.Flags()); err != nil {
-				return err
-			}
-			c, err := o.config(v)
+			c, err := o.load(cmd.Flags())
 			if err != nil {
 				return err
 			}
@@ -95,22 +59,8 @@ MAILFERRY_SOURCE_PASSWORD), or a prompt on a terminal.
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	cmd.Flags().BoolVarP(&o.DryRun, "dry-run", "n", false, "connect, list and say what would be copied; write nothing anywhere")
 	return cmd
-}
-
-// config loads the configuration, with --source replacing its sources.
-func (o *MigrateOptions) config(v *viper.Viper) (*Config, error) {
-	if len(o.Sources) > 0 {
-		var list []map[string]any
-		for _, s := range o.Sources {
-			list = append(list, map[string]any{"url": s, "folder": o.Folder})
-		}
-		v.Set("sources", list)
-	}
-	if o.ConfigFile == "" && !v.IsSet("target.url") && os.Getenv("MAILFERRY_TARGET_URL") == "" {
-		return nil, configErrorf("give --config FILE, or --target and --source (see mailferry migrate --help)")
-	}
-	return loadConfig(v, o.ConfigFile)
 }
 
 // runMigrate runs the job c describes and prints its summary.
@@ -125,8 +75,8 @@ func runMigrate(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool) e
 	}
 	defer j.Close()
 	p := g.progress(log)
-	j.m.Event = p.Event
-	rep, err := j.m.Run(ctx)
+	j.Migrator.Event = p.Event
+	rep, err := j.Migrator.Run(ctx)
 	p.Done()
 	if !g.Quiet || err != nil || rep.Failed() > 0 {
 		printSummary(g.stdout, rep)

@@ -8,17 +8,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
 	"github.com/mailferry/mailferry/migrate"
 )
 
 // VerifyOptions are the flags of mailferry verify.
 type VerifyOptions struct {
-	ConfigFile string
-	Sources    []string
-	Folder     string
-	Show       int
+	JobFlags
+	Show int
 	// FailAltered makes a message stored altered a failure (exit 1).
 	FailAltered bool
 }
@@ -70,12 +67,7 @@ read-only (a missing one is fine). Settings are those of migrate.
   mailferry verify --config mailferry.yaml --show 100`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := viper.New()
-			if err := bindFlags(v, cmd.Flags()); err != nil {
-				return err
-			}
-			mo := MigrateOptions{ConfigFile: o.ConfigFile, Sources: o.Sources, Folder: o.Folder}
-			c, err := mo.config(v)
+			c, err := o.load(cmd.Flags())
 			if err != nil {
 				return err
 			}
@@ -83,16 +75,9 @@ read-only (a missing one is fine). Settings are those of migrate.
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.ConfigFile, "config", "c", "", "YAML config file")
-	f.StringArrayVar(&o.Sources, "source", nil, "source URL, instead of the config's sources (repeatable)")
-	f.StringVar(&o.Folder, "folder", "INBOX", "target folder for --source")
+	o.AddFlags(f)
 	f.IntVar(&o.Show, "show", 20, "list at most this many missing, altered, differing and extra messages each")
 	f.BoolVar(&o.FailAltered, "fail-altered", false, "exit 1 also when a message is in the target but stored altered")
-	f.String("state", "", "state file (config key state)")
-	f.String("target", "", "target URL, imaps://user@host[:port] or imap://user@host[:port] (target.url)")
-	f.String("dedup", "", "dedup scope the migration used: account, folder or off (dedup)")
-	f.Int("connections", 0, "IMAP connections to the target (target.connections)")
-	f.Duration("lock-timeout", 0, "wait this long for a migrate run to release the state file (lock_timeout)")
 	return cmd
 }
 
@@ -113,7 +98,7 @@ func runVerify(ctx context.Context, g *GlobalOptions, c *Config, show int, failA
 		return err
 	}
 	defer j.Close()
-	rep, err := j.m.Verify(ctx)
+	rep, err := j.Migrator.Verify(ctx)
 	if err != nil {
 		return err
 	}

@@ -3,15 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mailferry/mailferry/migrate"
+	"github.com/mailferry/mailferry/migrate/job"
 )
 
 // Config is the job as the user describes it, in YAML, MAILFERRY_*
@@ -71,8 +68,9 @@ type SourceEndpoint struct {
 	MergeAccounts any `mapstructure:"merge_accounts"`
 }
 
-// mergeAccounts reads a source's merge_accounts: absent or false (none),
-// true (every account: "*"), or a name or a list of names.
+// mergeAccounts reads a source's merge_accounts: absent (nil), false
+// (none, but not nil), true (every account: "*"), or a name or a list of
+// names.
 func (s *SourceEndpoint) mergeAccounts(i int) ([]string, error) {
 	bad := configErrorf("sources[%d].merge_accounts: want true, false, or a list of account names (as Thunderbird shows them, "+
 		"or their directory names under Mail/)", i)
@@ -83,7 +81,7 @@ func (s *SourceEndpoint) mergeAccounts(i int) ([]string, error) {
 		if v {
 			return []string{"*"}, nil
 		}
-		return nil, nil
+		return []string{}, nil // set: a mistake for a source that does not merge accounts
 	case string:
 		if strings.TrimSpace(v) == "" {
 			return nil, bad
@@ -157,114 +155,53 @@ func loadConfig(v *viper.Viper, file string) (*Config, error) {
 }
 
 func (c *Config) validate() error {
-	switch c.Dedup {
-	case "account", "folder", "off":
-	default:
-		return configErrorf("dedup: %q is not one of account, folder, off", c.Dedup)
-	}
-	if c.State == "" {
-		return configErrorf("state: a state file path is required")
-	}
-	if c.Target.URL == "" {
-		return configErrorf("target.url is required (imaps://user@host or imap://user@host)")
-	}
-	if _, err := c.Target.parse("imap"); err != nil {
+	jc, err := c.jobConfig()
+	if err != nil {
 		return err
 	}
-	if c.Target.Connections < 1 || c.Target.Connections > 64 {
-		return configErrorf("target.connections: %d is not between 1 and 64", c.Target.Connections)
-	}
-	if c.Settle < 0 || c.Settle > 10*time.Minute {
-		return configErrorf("settle: %v is not between 0 and 10m", c.Settle)
-	}
-	if len(c.Sources) == 0 {
-		return configErrorf("sources: at least one source is required")
-	}
-	for i, s := range c.Sources {
-		if s.URL == "" {
-			return configErrorf("sources[%d].url is required", i)
-		}
-		kind, _, archive := archiveURL(s.URL)
-		if s.MergeAccounts != nil && kind != "thunderbird" {
-			return configErrorf("sources[%d].merge_accounts: applies to thunderbird: sources only", i)
-		}
-		if _, err := s.mergeAccounts(i); err != nil {
-			return err
-		}
-		if archive {
-			if s.Delete != "" && s.Delete != "leave" {
-				return configErrorf("sources[%d].delete: archives are never changed; delete applies to POP3 sources only", i)
-			}
-			continue // checked when opened
-		}
-		if _, err := s.parse("pop3"); err != nil {
-			return err
-		}
-		if _, err := parseDelete(s.Delete); err != nil {
-			return configErrorf("sources[%d].delete: %v", i, err)
-		}
-	}
-	return nil
+	return usageError(jc.Validate())
 }
 
-// server is an endpoint with its URL taken apart.
-type server struct {
-	Scheme   string // "pop3", "pop3s", "imap", "imaps"
-	Host     string // without port
-	Addr     string // host:port
-	User     string
-	Implicit bool // TLS from the first byte
-	Plain    bool // no TLS at all (tls: none)
+// jobConfig maps the configuration onto the job's. Passwords are asked
+// for when the job connects (see Endpoint.password).
+func (c *Config) jobConfig() (job.Config, error) {
+	jc := job.Config{State: c.State, Dedup: migrate.Dedup(c.Dedup), LockTimeout: c.LockTimeout, Settle: c.Settle,
+		Target: c.Target.server("target", "MAILFERRY_TARGET_PASSWORD")}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		merge, err := s.mergeAccounts(i)
+		if err != nil {
+			return job.Config{}, err
+		}
+		var maps []migrate.FolderMap
+		for _, m := range s.FolderMap {
+			maps = append(maps, migrate.FolderMap{From: m.From, To: m.To})
+		}
+		jc.Sources = append(jc.Sources, job.Source{
+			Server: s.server(fmt.Sprintf("sources[%d]", i), "MAILFERRY_SOURCE_PASSWORD"),
+			Folder: s.Folder, AllowNoUIDL: s.AllowNoUIDL, FolderMap: maps, Include: s.Include, Exclude: s.Exclude,
+			IncludeDeleted: s.IncludeDeleted, Delete: s.Delete, MergeAccounts: merge})
+	}
+	return jc, nil
 }
 
-// Name is how the server is named in the state, logs and reports: no
-// password, ever.
-func (s server) Name() string { return s.Scheme + "://" + url.User(s.User).String() + "@" + s.Addr }
+// server maps an endpoint onto the job's; key names it in messages and
+// defaultEnv is the variable that holds its password by default.
+func (e *Endpoint) server(key, defaultEnv string) job.Server {
+	return job.Server{URL: e.URL, TLS: e.TLS, AllowPlaintext: e.AllowPlaintext, TLSSkipVerify: e.TLSSkipVerify,
+		CAFile: e.CAFile, Timeout: e.Timeout, Connections: e.Connections,
+		Password: func(ctx context.Context, name string) (string, error) {
+			return e.password(ctx, key, defaultEnv, name)
+		}}
+}
 
-var defaultPorts = map[string]int{"pop3": 110, "pop3s": 995, "imap": 143, "imaps": 993}
-
-// parse checks the endpoint's URL against proto ("pop3" or "imap").
-func (e *Endpoint) parse(proto string) (server, error) {
-	u, err := url.Parse(e.URL)
-	if err != nil {
-		if strings.Contains(e.URL, "@") {
-			// The parser's message quotes the URL, password and all.
-			return server{}, configErrorf("url %q: not a valid URL", redact(e.URL))
-		}
-		return server{}, configErrorf("url %q: %v", redact(e.URL), err)
+// usageError makes a job's configuration error a configError (exit 2).
+func usageError(err error) error {
+	var je *job.ConfigError
+	if errors.As(err, &je) {
+		return &configError{err}
 	}
-	s := server{Scheme: u.Scheme, Host: u.Hostname(), User: u.User.Username()}
-	if s.Scheme != proto && s.Scheme != proto+"s" {
-		return server{}, configErrorf("url %q: scheme must be %s:// or %ss://", redact(e.URL), proto, proto)
-	}
-	if _, has := u.User.Password(); has {
-		return server{}, configErrorf("url %q: do not put a password in a URL; use password_env, password_file or password_command", redact(e.URL))
-	}
-	if s.User == "" || s.Host == "" {
-		return server{}, configErrorf("url %q: needs a user and a host, as in %s://alice@mail.example.org", redact(e.URL), proto)
-	}
-	port := defaultPorts[s.Scheme]
-	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
-			return server{}, configErrorf("url %q: bad port", redact(e.URL))
-		}
-	}
-	s.Addr = net.JoinHostPort(s.Host, strconv.Itoa(port))
-	s.Implicit = s.Scheme == proto+"s"
-	switch e.TLS {
-	case "":
-	case "none":
-		if !e.AllowPlaintext {
-			return server{}, configErrorf("url %q: tls: none sends the password in clear; set allow_plaintext: true to mean it", redact(e.URL))
-		}
-		if s.Implicit {
-			return server{}, configErrorf("url %q: tls: none contradicts %s://", redact(e.URL), s.Scheme)
-		}
-		s.Plain = true
-	default:
-		return server{}, configErrorf("url %q: tls: %q is not supported (leave it out, or none)", redact(e.URL), e.TLS)
-	}
-	return s, nil
+	return err
 }
 
 // urlFlags are the flags that take server URLs.
@@ -288,7 +225,7 @@ func passwordOnCommandLine(f *pflag.FlagSet) error {
 				return configErrorf("--%s %q: do not put a password in a URL. This one was on the command line: "+
 					"other users of this machine could see it in the process list, and your shell history keeps it. "+
 					"Change this password, then give the new one through password_env, password_file or "+
-					"password_command (see --help)", name, redact(v))
+					"password_command (see --help)", name, job.Redact(v))
 			}
 		}
 	}
@@ -307,43 +244,10 @@ func hasPassword(raw string) bool {
 	return ok && i >= 0 && strings.Contains(rest[:i], ":")
 }
 
-// redact removes a password from a URL for messages.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		if i := strings.LastIndex(raw, "@"); i >= 0 {
-			return "<redacted>" + raw[i:]
-		}
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-	}
-	return u.String()
-}
-
-// tlsConfig builds the TLS settings for an endpoint: certificates are
-// verified unless the user opts out.
-func (e *Endpoint) tlsConfig(s server) (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: s.Host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: e.TLSSkipVerify}
-	if e.CAFile != "" {
-		pem, err := os.ReadFile(e.CAFile)
-		if err != nil {
-			return nil, configErrorf("ca_file: %v", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, configErrorf("ca_file %s: no PEM certificate in it", e.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	return cfg, nil
-}
-
 // password finds the endpoint's password: password_file, then
 // password_command, then password_env (default defaultEnv), then a prompt
 // when stdin is a terminal. key names the config key for messages.
-func (e *Endpoint) password(ctx context.Context, key, defaultEnv string, s server) (string, error) {
+func (e *Endpoint) password(ctx context.Context, key, defaultEnv, name string) (string, error) {
 	switch {
 	case e.PasswordFile != "":
 		b, err := os.ReadFile(e.PasswordFile)
@@ -366,10 +270,10 @@ func (e *Endpoint) password(ctx context.Context, key, defaultEnv string, s serve
 		return p, nil
 	}
 	if term.IsTerminal(int(os.Stdin.Fd())) {
-		return prompt(fmt.Sprintf("Password for %s: ", s.Name()))
+		return prompt(fmt.Sprintf("Password for %s: ", name))
 	}
 	return "", configErrorf("no password for %s: set the environment variable %s, or %s.password_file or %s.password_command",
-		s.Name(), env, key, key)
+		name, env, key, key)
 }
 
 func prompt(label string) (string, error) {
@@ -384,21 +288,4 @@ func prompt(label string) (string, error) {
 		return strings.TrimRight(line, "\r\n"), nil
 	}
 	return string(b), nil
-}
-
-// parseDelete reads a POP3 source's delete setting: "" or "leave" (nil:
-// never delete), "after-upload", or "keep-days:N".
-func parseDelete(s string) (*migrate.DeletePolicy, error) {
-	switch s {
-	case "", "leave":
-		return nil, nil
-	case "after-upload":
-		return &migrate.DeletePolicy{}, nil
-	}
-	days, ok := strings.CutPrefix(s, "keep-days:")
-	n, err := strconv.Atoi(days)
-	if !ok || err != nil || n < 0 || n > 36500 {
-		return nil, fmt.Errorf("%q is not leave, after-upload or keep-days:N (N whole days, 0 to 36500)", s)
-	}
-	return &migrate.DeletePolicy{KeepFor: time.Duration(n) * 24 * time.Hour}, nil
 }

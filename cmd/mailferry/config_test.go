@@ -55,14 +55,18 @@ func TestConfigDefaultsAndEnv(t *testing.T) {
 	if c.Target.Connections != 3 || c.Dedup != "folder" {
 		t.Fatalf("connections %d dedup %q, want 3 and folder from the environment", c.Target.Connections, c.Dedup)
 	}
-	srv, err := c.Sources[0].parse("pop3")
+	jc, err := c.jobConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := jc.Sources[0].Parse("pop3")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if srv.Addr != "pop.example.net:1995" || !srv.Implicit || srv.Name() != "pop3s://alice@pop.example.net:1995" {
 		t.Fatalf("parsed %+v name %q", srv, srv.Name())
 	}
-	tsrv, _ := c.Target.parse("imap")
+	tsrv, _ := jc.Target.Parse("imap")
 	if tsrv.Addr != "mail.example.org:993" {
 		t.Fatalf("target addr %q, want the imaps default port 993", tsrv.Addr)
 	}
@@ -101,14 +105,18 @@ func TestPlaintextAllowed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, _ := c.Sources[0].parse("pop3")
+	jc, err := c.jobConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := jc.Sources[0].Parse("pop3")
 	if !srv.Plain {
 		t.Fatalf("tls: none with allow_plaintext gave %+v, want plaintext", srv)
 	}
 }
 
 func TestPasswordSources(t *testing.T) {
-	srv := server{Scheme: "imaps", User: "a", Addr: "h:993"}
+	srv := "imaps://a@h:993"
 	dir := t.TempDir()
 	file := filepath.Join(dir, "p")
 	os.WriteFile(file, []byte("from-file\n"), 0o600)
@@ -152,20 +160,5 @@ func TestUnsetFlagsKeepDefaultsAndConfig(t *testing.T) {
 	}
 	if c, _ = loadConfig(v, writeConfig(t, minimal)); c.Target.Connections != 5 {
 		t.Fatalf("--connections 5 gave %d", c.Target.Connections)
-	}
-}
-
-func TestThunderbirdStoreDetected(t *testing.T) {
-	dir := t.TempDir()
-	plain, tb := filepath.Join(dir, "plain"), filepath.Join(dir, "tb")
-	os.MkdirAll(filepath.Join(tb, "Inbox.sbd"), 0o755)
-	os.MkdirAll(plain, 0o755)
-	os.WriteFile(filepath.Join(tb, "Inbox.sbd", "Work.msf"), nil, 0o644)
-	os.WriteFile(filepath.Join(plain, "Inbox"), nil, 0o644)
-	os.WriteFile(filepath.Join(dir, "single.msf"), nil, 0o644)
-	for p, want := range map[string]bool{tb: true, plain: false, filepath.Join(dir, "single"): true, filepath.Join(plain, "Inbox"): false} {
-		if got := thunderbirdStore(p); got != want {
-			t.Errorf("thunderbirdStore(%s) = %v, want %v", p, got, want)
-		}
 	}
 }

@@ -19,26 +19,27 @@ type progress interface {
 
 // counts is what every progress display tracks.
 type counts struct {
-	total, done         int
-	totalBytes, doneBtx int64
+	totalMessages, doneMessages int
+	totalBytes, doneBytes       int64
 }
 
-func (c *counts) add(e migrate.Event) bool {
+// count counts e and reports whether it changed the counts.
+func (c *counts) count(e migrate.Event) bool {
 	switch e.Kind {
 	case migrate.EventListed:
-		c.total += e.Count
+		c.totalMessages += e.Count
 		c.totalBytes += e.Bytes
 	case migrate.EventCopied, migrate.EventPresent, migrate.EventDuplicate, migrate.EventFailed, migrate.EventVanished:
 		// The listing counted the size the source announced, perhaps an
 		// estimate; a message that was read counts its real bytes, in
 		// the total too, so that the totals end exact.
-		c.done++
-		n := e.Ref.ApproxSize()
+		c.doneMessages++
+		size := e.Ref.ApproxSize()
 		if e.Bytes > 0 {
-			c.totalBytes += e.Bytes - n
-			n = e.Bytes
+			c.totalBytes += e.Bytes - size
+			size = e.Bytes
 		}
-		c.doneBtx += n
+		c.doneBytes += size
 	default:
 		return false
 	}
@@ -63,7 +64,7 @@ func (p *barProgress) Event(e migrate.Event) {
 		p.clear()
 		p.log.Warn(e.Kind.String(), "source", e.Source, "message", e.Ref.ID, "error", e.Err)
 	}
-	if !p.add(e) {
+	if !p.count(e) {
 		return
 	}
 	if p.bar == nil {
@@ -77,8 +78,8 @@ func (p *barProgress) Event(e migrate.Event) {
 	if e.Kind == migrate.EventListed {
 		p.bar.ChangeMax64(max(p.totalBytes, 1))
 	}
-	p.bar.Describe(fmt.Sprintf("%d/%d messages, %s of %s", p.done, p.total, humanBytes(p.doneBtx), humanBytes(p.totalBytes)))
-	p.bar.Set64(min(p.doneBtx, p.totalBytes))
+	p.bar.Describe(fmt.Sprintf("%d/%d messages, %s of %s", p.doneMessages, p.totalMessages, humanBytes(p.doneBytes), humanBytes(p.totalBytes)))
+	p.bar.Set64(min(p.doneBytes, p.totalBytes))
 }
 
 func (p *barProgress) clear() {
@@ -117,7 +118,7 @@ func (p *lineProgress) Event(e migrate.Event) {
 	case migrate.EventListed:
 		p.log.Info("listed", "source", e.Source, "to_read", e.Count, "bytes", e.Bytes)
 	}
-	if !p.add(e) || time.Since(p.last) < p.every {
+	if !p.count(e) || time.Since(p.last) < p.every {
 		return
 	}
 	p.last = time.Now()
@@ -126,8 +127,8 @@ func (p *lineProgress) Event(e migrate.Event) {
 
 func (p *lineProgress) line() {
 	secs := time.Since(p.start).Seconds()
-	p.log.Info("progress", "done", p.done, "total", p.total, "bytes", p.doneBtx, "total_bytes", p.totalBytes,
-		"msgs_per_s", fmt.Sprintf("%.1f", float64(p.done)/max(secs, 0.001)))
+	p.log.Info("progress", "done", p.doneMessages, "total", p.totalMessages, "bytes", p.doneBytes, "total_bytes", p.totalBytes,
+		"msgs_per_s", fmt.Sprintf("%.1f", float64(p.doneMessages)/max(secs, 0.001)))
 }
 
 func (p *lineProgress) Done() {}

@@ -272,8 +272,11 @@ func arrange(accts []*account, primaryServer string) []*account {
 	}
 	choosePrimary(accts, primaryServer).primary = true
 	slices.SortStableFunc(accts, func(a, b *account) int {
-		if a.primary != b.primary {
-			return cmp.Compare(b2i(b.primary), b2i(a.primary))
+		if a.primary != b.primary { // the primary account first
+			if a.primary {
+				return -1
+			}
+			return 1
 		}
 		return strings.Compare(a.key, b.key)
 	})
@@ -393,13 +396,6 @@ func isDir(p string) bool {
 func fileExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular()
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func sortBy[T any](s []T, key func(T) string) {

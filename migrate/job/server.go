@@ -1,0 +1,104 @@
+package job
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Addr is a Server's URL taken apart.
+type Addr struct {
+	Scheme   string // "pop3", "pop3s", "imap", "imaps"
+	Host     string // without port
+	Addr     string // host:port
+	User     string
+	Implicit bool // TLS from the first byte
+	Plain    bool // no TLS at all (tls: none)
+}
+
+// Name is how the server is named in the state, logs and reports: no
+// password, ever.
+func (a Addr) Name() string { return a.Scheme + "://" + url.User(a.User).String() + "@" + a.Addr }
+
+var defaultPorts = map[string]int{"pop3": 110, "pop3s": 995, "imap": 143, "imaps": 993}
+
+// Parse checks the server's URL against proto ("pop3" or "imap").
+func (e *Server) Parse(proto string) (Addr, error) {
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		if strings.Contains(e.URL, "@") {
+			// The parser's message quotes the URL, password and all.
+			return Addr{}, configErrorf("url %q: not a valid URL", Redact(e.URL))
+		}
+		return Addr{}, configErrorf("url %q: %v", Redact(e.URL), err)
+	}
+	s := Addr{Scheme: u.Scheme, Host: u.Hostname(), User: u.User.Username()}
+	if s.Scheme != proto && s.Scheme != proto+"s" {
+		return Addr{}, configErrorf("url %q: scheme must be %s:// or %ss://", Redact(e.URL), proto, proto)
+	}
+	if _, has := u.User.Password(); has {
+		return Addr{}, configErrorf("url %q: do not put a password in a URL; use password_env, password_file or password_command", Redact(e.URL))
+	}
+	if s.User == "" || s.Host == "" {
+		return Addr{}, configErrorf("url %q: needs a user and a host, as in %s://alice@mail.example.org", Redact(e.URL), proto)
+	}
+	port := defaultPorts[s.Scheme]
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+			return Addr{}, configErrorf("url %q: bad port", Redact(e.URL))
+		}
+	}
+	s.Addr = net.JoinHostPort(s.Host, strconv.Itoa(port))
+	s.Implicit = s.Scheme == proto+"s"
+	switch e.TLS {
+	case "":
+	case "none":
+		if !e.AllowPlaintext {
+			return Addr{}, configErrorf("url %q: tls: none sends the password in clear; set allow_plaintext: true to mean it", Redact(e.URL))
+		}
+		if s.Implicit {
+			return Addr{}, configErrorf("url %q: tls: none contradicts %s://", Redact(e.URL), s.Scheme)
+		}
+		s.Plain = true
+	default:
+		return Addr{}, configErrorf("url %q: tls: %q is not supported (leave it out, or none)", Redact(e.URL), e.TLS)
+	}
+	return s, nil
+}
+
+// Redact removes a password from a URL for messages.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		if i := strings.LastIndex(raw, "@"); i >= 0 {
+			return "<redacted>" + raw[i:]
+		}
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	return u.String()
+}
+
+// tlsConfig builds the TLS settings for a server: certificates are
+// verified unless the user opts out.
+func (e *Server) tlsConfig(a Addr) (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: a.Host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: e.TLSSkipVerify}
+	if e.CAFile != "" {
+		pem, err := os.ReadFile(e.CAFile)
+		if err != nil {
+			return nil, configErrorf("ca_file: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, configErrorf("ca_file %s: no PEM certificate in it", e.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}

@@ -1,0 +1,13 @@
+package eml
+
+import "github.com/mailferry/mailferry/source"
+
+func init() {
+	source.Register(source.ArchiveKind{Name: "eml", Open: func(o source.ArchiveOptions) (source.Source, error) {
+		s, err := New(Options{Path: o.Path, IncludeDeleted: o.IncludeDeleted, Warn: o.Warn})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}})
+}
