@@ -1,12 +1,10 @@
 package couriertest
 
 import (
-	"net"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/mailferry/mailferry/internal/harness"
 	"github.com/mailferry/mailferry/internal/nstest"
 )
 
@@ -15,31 +13,11 @@ import (
 // with fresh ports.
 func TestBusyPortRetried(t *testing.T) {
 	nstest.Need(t, "couriertest", Available())
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	busy := l.Addr().(*net.TCPAddr).Port
-	calls := 0
-	freePorts = func(n int) ([]int, error) {
-		calls++
-		ports, err := nstest.FreePorts(n)
-		if calls == 1 && err == nil {
-			ports[0] = busy
-		}
-		return ports, err
-	}
-	defer func() { freePorts = nstest.FreePorts }()
-	start := time.Now()
-	s := Start(t, Options{})
-	t.Logf("Start with one busy port took %v", time.Since(start))
-	if calls != 2 {
-		t.Errorf("ports picked %d times, want 2", calls)
-	}
-	if s.IMAPAddr == "127.0.0.1:"+strconv.Itoa(busy) {
-		t.Errorf("IMAPAddr = the busy port %s", s.IMAPAddr)
-	}
+	var s *Server
+	harness.CheckBusyPortRetried(t, &freePorts, 0, func() string {
+		s = Start(t, Options{})
+		return s.IMAPAddr
+	})
 	if !strings.Contains(s.Log(), "Address already in use") {
 		t.Errorf("log does not tell of the busy port:\n%s", s.Log())
 	}

@@ -1,7 +1,6 @@
 package cyrustest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -80,20 +79,7 @@ func root() (string, error) {
 // test, or fails it when the environment has CI=true.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	nstest.Need(t, "cyrustest", Available())
-	s, err := StartProcess(opts)
-	if err != nil {
-		t.Fatalf("cyrustest: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("cyrustest: log of %s:\n%s", s.Dir, tail(s.Log(), 80))
-		}
-		if err := s.Stop(); err != nil {
-			t.Errorf("cyrustest: stop: %v", err)
-		}
-	})
-	return s
+	return nstest.Start(t, "cyrustest", Available(), func() (*Server, error) { return StartProcess(opts) })
 }
 
 // StartProcess starts a Server without a testing.TB; the caller must call
@@ -115,26 +101,9 @@ func StartProcess(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.Dir = s.ns.Dir
-	if err := s.prepare(); err != nil {
-		_ = s.ns.Remove(0)
-		return nil, err
-	}
 	// Free ports are picked, released, then bound by the master: another
 	// process may take one in between. Start again with fresh ports then.
-	for attempt := 1; ; attempt++ {
-		err = s.launch(r)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, nstest.ErrAddrInUse) || attempt == 3 {
-			err = fmt.Errorf("%w\n%s", err, tail(s.Log(), 60))
-			_ = s.ns.Remove(0)
-			return nil, err
-		}
-	}
-	if err := s.createMailboxes(); err != nil {
-		err = fmt.Errorf("%w\n%s", err, tail(s.Log(), 60))
-		_ = s.ns.Remove(0)
+	if err := s.ns.StartSteps(s.Log, s.prepare, func() error { return s.launch(r) }, s.createMailboxes); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -186,14 +155,6 @@ func (s *Server) Processes() []nstest.Proc { return s.ns.Processes() }
 
 func (s *Server) cyrusDir(elem ...string) string {
 	return filepath.Join(append([]string{s.Dir, "cyrus"}, elem...)...)
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // writeSecret writes a password where only root reads it; the setup

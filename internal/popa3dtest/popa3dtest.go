@@ -65,20 +65,7 @@ func root() (string, error) {
 // or fails it when the environment has CI=true.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	nstest.Need(t, "popa3dtest", Available())
-	s, err := StartProcess(opts)
-	if err != nil {
-		t.Fatalf("popa3dtest: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("popa3dtest: log of %s:\n%s", s.Dir, tail(s.Log(), 80))
-		}
-		if err := s.Stop(); err != nil {
-			t.Errorf("popa3dtest: stop: %v", err)
-		}
-	})
-	return s
+	return nstest.Start(t, "popa3dtest", Available(), func() (*Server, error) { return StartProcess(opts) })
 }
 
 var userName = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
@@ -110,9 +97,9 @@ func StartProcess(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.Dir = s.ns.Dir
-	if err := s.launch(r); err != nil {
-		err = fmt.Errorf("%w\n%s", err, tail(s.Log(), 60))
-		_ = s.ns.Remove(0)
+	// The listener takes a port of its own choice: launch never meets a
+	// busy one.
+	if err := s.ns.StartSteps(s.Log, nil, func() error { return s.launch(r) }, nil); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -272,11 +259,3 @@ func (s *Server) Log() string {
 
 // Processes lists the processes of the instance now (host PIDs).
 func (s *Server) Processes() []nstest.Proc { return s.ns.Processes() }
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
