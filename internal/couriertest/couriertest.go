@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,9 +16,7 @@ import (
 )
 
 // A User is a mail account of the test server.
-type User struct {
-	Name, Password string
-}
+type User = servertest.User
 
 // Options configure a Server. The zero value is one user "alice" whose
 // password is "alice-secret".
@@ -84,7 +83,7 @@ func StartProcess(opts Options) (*Server, error) {
 	if len(opts.Users) == 0 {
 		opts.Users = []User{{Name: "alice", Password: "alice-secret"}}
 	}
-	s := &Server{opts: opts, users: map[string]User{}, Separator: ".", Prefix: "INBOX."}
+	s := &Server{opts: opts, Users: slices.Clone(opts.Users), Separator: ".", Prefix: "INBOX."}
 	if err := s.checkOptions(); err != nil {
 		return nil, err
 	}
@@ -106,17 +105,15 @@ var (
 )
 
 func (s *Server) checkOptions() error {
-	for _, u := range s.opts.Users {
-		switch {
-		case !userName.MatchString(u.Name):
+	var err error
+	s.users, err = servertest.CheckUsers(s.opts.Users, func(u User) error {
+		if !userName.MatchString(u.Name) {
 			return fmt.Errorf("bad user name %q (letters, digits, '.', '_', '-')", u.Name)
-		case strings.ContainsAny(u.Password, "\r\n") || u.Password == "":
-			return fmt.Errorf("user %s: empty password or line break in it", u.Name)
-		case s.users[u.Name] != (User{}):
-			return fmt.Errorf("user %s given twice", u.Name)
 		}
-		s.users[u.Name] = u
-		s.Users = append(s.Users, u)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, e := range s.opts.Env {
 		if !envName.MatchString(e) || strings.ContainsAny(e, "\r\n") {

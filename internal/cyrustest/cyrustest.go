@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,9 +15,7 @@ import (
 )
 
 // A User is a mail account of the test server.
-type User struct {
-	Name, Password string
-}
+type User = servertest.User
 
 // Options configure a Server. The zero value is the classic namespace with
 // one user "alice" whose password is "alice-secret".
@@ -90,7 +89,7 @@ func StartProcess(opts Options) (*Server, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	s := &Server{opts: opts, users: map[string]User{}, Separator: ".", Prefix: "INBOX."}
+	s := &Server{opts: opts, Users: slices.Clone(opts.Users), Separator: ".", Prefix: "INBOX."}
 	if opts.AltNamespace {
 		s.Separator, s.Prefix = "/", ""
 	}
@@ -120,21 +119,17 @@ var userName = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]*$`)
 
 func (s *Server) checkUsers() error {
 	s.Admin = User{Name: admin, Password: "cyrus-admin-secret"}
-	for _, u := range s.opts.Users {
+	var err error
+	s.users, err = servertest.CheckUsers(s.opts.Users, func(u User) error {
 		switch {
 		case !userName.MatchString(u.Name) || u.Name == admin:
 			return fmt.Errorf("bad user name %q (letters, digits, '.', '_', '-'; not %q)", u.Name, admin)
 		case strings.Contains(u.Name, ".") && !s.opts.AltNamespace:
 			return fmt.Errorf("user name %q: '.' is the separator of the classic namespace", u.Name)
-		case strings.ContainsAny(u.Password, "\r\n") || u.Password == "":
-			return fmt.Errorf("user %s: empty password or line break in it", u.Name)
-		case s.users[u.Name] != (User{}):
-			return fmt.Errorf("user %s given twice", u.Name)
 		}
-		s.users[u.Name] = u
-		s.Users = append(s.Users, u)
-	}
-	return nil
+		return nil
+	})
+	return err
 }
 
 // Password returns the password of user, or "" for an unknown user.
@@ -169,40 +164,18 @@ func (s *Server) writeSecret(name, password string) error {
 // what it accepts under its own rules (munge8bit): read back with Fetch.
 func (s *Server) Seed(t testing.TB, user, folder string, msgs [][]byte) {
 	t.Helper()
-	u, ok := s.users[user]
-	if !ok {
-		t.Fatalf("cyrustest: seed: unknown user %q", user)
-	}
-	if err := servertest.Append(s.IMAPAddr, u.Name, u.Password, folder, msgs); err != nil {
-		t.Fatalf("cyrustest: seed %s/%q: %v", user, folder, err)
-	}
+	servertest.AppendAs(t, "cyrustest", s.IMAPAddr, s.users, user, folder, msgs)
 }
 
 // Fetch returns every message of folder ("" is the INBOX) of user in UID
 // order, exactly as imapd serves them.
 func (s *Server) Fetch(t testing.TB, user, folder string) []servertest.Message {
 	t.Helper()
-	u, ok := s.users[user]
-	if !ok {
-		t.Fatalf("cyrustest: fetch: unknown user %q", user)
-	}
-	msgs, err := servertest.Fetch(s.IMAPAddr, u.Name, u.Password, folder)
-	if err != nil {
-		t.Fatalf("cyrustest: fetch %s/%q: %v", user, folder, err)
-	}
-	return msgs
+	return servertest.FetchAs(t, "cyrustest", s.IMAPAddr, s.users, user, folder)
 }
 
 // Folders returns the names from LIST "" "*" for user, sorted.
 func (s *Server) Folders(t testing.TB, user string) []string {
 	t.Helper()
-	u, ok := s.users[user]
-	if !ok {
-		t.Fatalf("cyrustest: folders: unknown user %q", user)
-	}
-	names, err := servertest.Folders(s.IMAPAddr, u.Name, u.Password)
-	if err != nil {
-		t.Fatalf("cyrustest: folders of %s: %v", user, err)
-	}
-	return names
+	return servertest.FoldersAs(t, "cyrustest", s.IMAPAddr, s.users, user)
 }

@@ -16,13 +16,12 @@ import (
 	"time"
 
 	"github.com/mailferry/mailferry/internal/harness"
+	"github.com/mailferry/mailferry/internal/servertest"
 	"github.com/mailferry/mailferry/internal/testenv"
 )
 
 // A User is a mail account of the test server.
-type User struct {
-	Name, Password string
-}
+type User = servertest.User
 
 // Options configure a Server. The zero value is one user "alice" with
 // password "alice-secret", separator "/" and an empty personal prefix.

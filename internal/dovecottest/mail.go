@@ -131,31 +131,11 @@ func (s *Server) deliver(dir string, msg []byte) error {
 // read over IMAP with UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[]).
 func (s *Server) Fetch(t testing.TB, user, folder string) []Message {
 	t.Helper()
-	msgs, err := s.fetch(user, folder)
-	if err != nil {
-		t.Fatalf("dovecottest: fetch %s/%q: %v", user, folder, err)
-	}
-	return msgs
-}
-
-func (s *Server) fetch(user, folder string) ([]Message, error) {
-	u, ok := s.users[user]
-	if !ok {
-		return nil, fmt.Errorf("unknown user %q", user)
-	}
-	return servertest.Fetch(s.IMAPAddr, u.Name, u.Password, folder)
+	return servertest.FetchAs(t, "dovecottest", s.IMAPAddr, s.users, user, folder)
 }
 
 // Folders returns the names from LIST "" "*" for user, sorted.
 func (s *Server) Folders(t testing.TB, user string) []string {
 	t.Helper()
-	u, ok := s.users[user]
-	if !ok {
-		t.Fatalf("dovecottest: folders: unknown user %q", user)
-	}
-	names, err := servertest.Folders(s.IMAPAddr, u.Name, u.Password)
-	if err != nil {
-		t.Fatalf("dovecottest: folders of %s: %v", user, err)
-	}
-	return names
+	return servertest.FoldersAs(t, "dovecottest", s.IMAPAddr, s.users, user)
 }
