@@ -3,6 +3,7 @@ package nstest
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +77,25 @@ func CheckStop(t testing.TB, s Instance, procs []Proc, dir string) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("after Stop, %s: %v, want it removed", dir, err)
+	}
+}
+
+// CheckBusyPortRetried is the busy-port test of a namespaced harness named
+// name: it needs the server as Need does for available, then runs
+// harness.CheckBusyPortRetried with pick (the harness's FreePorts) and
+// start (which starts the server and returns it with the address it
+// serves at index 0), and checks that the server's log tells of the busy
+// port.
+func CheckBusyPortRetried(t *testing.T, name string, available error, pick *func(int) ([]int, error), start func() (Instance, string)) {
+	t.Helper()
+	Need(t, name, available)
+	var s Instance
+	harness.CheckBusyPortRetried(t, pick, 0, func() string {
+		var addr string
+		s, addr = start()
+		return addr
+	})
+	if !strings.Contains(s.Log(), "Address already in use") {
+		t.Errorf("log does not tell of the busy port:\n%s", s.Log())
 	}
 }
