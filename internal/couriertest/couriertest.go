@@ -1,11 +1,11 @@
 package couriertest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,9 +16,7 @@ import (
 )
 
 // A User is a mail account of the test server.
-type User struct {
-	Name, Password string
-}
+type User = servertest.User
 
 // Options configure a Server. The zero value is one user "alice" whose
 // password is "alice-secret".
@@ -72,20 +70,7 @@ func root() (string, error) {
 // test, or fails it when the environment has CI=true.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	nstest.Need(t, "couriertest", Available())
-	s, err := StartProcess(opts)
-	if err != nil {
-		t.Fatalf("couriertest: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("couriertest: log of %s:\n%s", s.Dir, tail(s.Log(), 80))
-		}
-		if err := s.Stop(); err != nil {
-			t.Errorf("couriertest: stop: %v", err)
-		}
-	})
-	return s
+	return nstest.Start(t, "couriertest", Available(), func() (*Server, error) { return StartProcess(opts) })
 }
 
 // StartProcess starts a Server without a testing.TB; the caller must call
@@ -98,7 +83,7 @@ func StartProcess(opts Options) (*Server, error) {
 	if len(opts.Users) == 0 {
 		opts.Users = []User{{Name: "alice", Password: "alice-secret"}}
 	}
-	s := &Server{opts: opts, users: map[string]User{}, Separator: ".", Prefix: "INBOX."}
+	s := &Server{opts: opts, Users: slices.Clone(opts.Users), Separator: ".", Prefix: "INBOX."}
 	if err := s.checkOptions(); err != nil {
 		return nil, err
 	}
@@ -106,26 +91,9 @@ func StartProcess(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.Dir = s.ns.Dir
-	if err := s.prepare(); err != nil {
-		_ = s.ns.Remove(0)
-		return nil, err
-	}
 	// Free ports are picked, released, then bound by couriertcpd: another
 	// process may take one in between. Start again with fresh ports then.
-	for attempt := 1; ; attempt++ {
-		err = s.launch(r)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, nstest.ErrAddrInUse) || attempt == 3 {
-			err = fmt.Errorf("%w\n%s", err, tail(s.Log(), 60))
-			_ = s.ns.Remove(0)
-			return nil, err
-		}
-	}
-	if err := s.checkLogins(); err != nil {
-		err = fmt.Errorf("%w\n%s", err, tail(s.Log(), 60))
-		_ = s.ns.Remove(0)
+	if err := s.ns.StartSteps(s.Log, s.prepare, func() error { return s.launch(r) }, s.checkLogins); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -137,17 +105,15 @@ var (
 )
 
 func (s *Server) checkOptions() error {
-	for _, u := range s.opts.Users {
-		switch {
-		case !userName.MatchString(u.Name):
+	var err error
+	s.users, err = servertest.CheckUsers(s.opts.Users, func(u User) error {
+		if !userName.MatchString(u.Name) {
 			return fmt.Errorf("bad user name %q (letters, digits, '.', '_', '-')", u.Name)
-		case strings.ContainsAny(u.Password, "\r\n") || u.Password == "":
-			return fmt.Errorf("user %s: empty password or line break in it", u.Name)
-		case s.users[u.Name] != (User{}):
-			return fmt.Errorf("user %s given twice", u.Name)
 		}
-		s.users[u.Name] = u
-		s.Users = append(s.Users, u)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, e := range s.opts.Env {
 		if !envName.MatchString(e) || strings.ContainsAny(e, "\r\n") {
@@ -178,14 +144,6 @@ func (s *Server) Home(user string) string { return filepath.Join(s.Dir, "home", 
 
 func (s *Server) courierDir(elem ...string) string {
 	return filepath.Join(append([]string{s.Dir, "courier"}, elem...)...)
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // readIDs reads the uid and gid of vmail that the setup script wrote.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -108,17 +107,7 @@ func checkStop(t *testing.T, s *couriertest.Server) {
 			t.Fatalf("processes = %v, want a %s among them", procs, comm)
 		}
 	}
-	start := time.Now()
-	if err := s.Stop(); err != nil {
-		t.Errorf("Stop: %v", err)
-	}
-	t.Logf("Stop took %v", time.Since(start))
-	if left := nstest.StillAlive(procs); len(left) > 0 {
-		t.Errorf("after Stop, still running: %v", left)
-	}
-	if _, err := os.Stat(s.Dir); !os.IsNotExist(err) {
-		t.Errorf("after Stop, %s: %v, want it removed", s.Dir, err)
-	}
+	nstest.CheckStop(t, s, procs, s.Dir)
 }
 
 // rawNamespace logs in with raw IMAP lines and returns the personal part

@@ -165,27 +165,11 @@ func (s *Server) readMaildir(user, folder string) ([]MaildirMessage, error) {
 // order, exactly as Courier IMAP serves them.
 func (s *Server) Fetch(t testing.TB, user, folder string) []servertest.Message {
 	t.Helper()
-	u, ok := s.users[user]
-	if !ok {
-		t.Fatalf("couriertest: fetch: unknown user %q", user)
-	}
-	msgs, err := servertest.Fetch(s.IMAPAddr, u.Name, u.Password, folder)
-	if err != nil {
-		t.Fatalf("couriertest: fetch %s/%q: %v", user, folder, err)
-	}
-	return msgs
+	return servertest.FetchAs(t, "couriertest", s.IMAPAddr, s.users, user, folder)
 }
 
 // Folders returns the names from LIST "" "*" for user, sorted.
 func (s *Server) Folders(t testing.TB, user string) []string {
 	t.Helper()
-	u, ok := s.users[user]
-	if !ok {
-		t.Fatalf("couriertest: folders: unknown user %q", user)
-	}
-	names, err := servertest.Folders(s.IMAPAddr, u.Name, u.Password)
-	if err != nil {
-		t.Fatalf("couriertest: folders of %s: %v", user, err)
-	}
-	return names
+	return servertest.FoldersAs(t, "couriertest", s.IMAPAddr, s.users, user)
 }

@@ -1,11 +1,11 @@
 package cyrustest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,9 +15,7 @@ import (
 )
 
 // A User is a mail account of the test server.
-type User struct {
-	Name, Password string
-}
+type User = servertest.User
 
 // Options configure a Server. The zero value is the classic namespace with
 // one user "alice" whose password is "alice-secret".
@@ -80,20 +78,7 @@ func root() (string, error) {
 // test, or fails it when the environment has CI=true.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	nstest.Need(t, "cyrustest", Available())
-	s, err := StartProcess(opts)
-	if err != nil {
-		t.Fatalf("cyrustest: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("cyrustest: log of %s:\n%s", s.Dir, tail(s.Log(), 80))
-		}
-		if err := s.Stop(); err != nil {
-			t.Errorf("cyrustest: stop: %v", err)
-		}
-	})
-	return s
+	return nstest.Start(t, "cyrustest", Available(), func() (*Server, error) { return StartProcess(opts) })
 }
 
 // StartProcess starts a Server without a testing.TB; the caller must call
@@ -104,7 +89,7 @@ func StartProcess(opts Options) (*Server, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	s := &Server{opts: opts, users: map[string]User{}, Separator: ".", Prefix: "INBOX."}
+	s := &Server{opts: opts, Users: slices.Clone(opts.Users), Separator: ".", Prefix: "INBOX."}
 	if opts.AltNamespace {
 		s.Separator, s.Prefix = "/", ""
 	}
@@ -115,26 +100,9 @@ func StartProcess(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.Dir = s.ns.Dir
-	if err := s.prepare(); err != nil {
-		_ = s.ns.Remove(0)
-		return nil, err
-	}
 	// Free ports are picked, released, then bound by the master: another
 	// process may take one in between. Start again with fresh ports then.
-	for attempt := 1; ; attempt++ {
-		err = s.launch(r)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, nstest.ErrAddrInUse) || attempt == 3 {
-			err = fmt.Errorf("%w\n%s", err, tail(s.Log(), 60))
-			_ = s.ns.Remove(0)
-			return nil, err
-		}
-	}
-	if err := s.createMailboxes(); err != nil {
-		err = fmt.Errorf("%w\n%s", err, tail(s.Log(), 60))
-		_ = s.ns.Remove(0)
+	if err := s.ns.StartSteps(s.Log, s.prepare, func() error { return s.launch(r) }, s.createMailboxes); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -151,21 +119,17 @@ var userName = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._-]*$`)
 
 func (s *Server) checkUsers() error {
 	s.Admin = User{Name: admin, Password: "cyrus-admin-secret"}
-	for _, u := range s.opts.Users {
+	var err error
+	s.users, err = servertest.CheckUsers(s.opts.Users, func(u User) error {
 		switch {
 		case !userName.MatchString(u.Name) || u.Name == admin:
 			return fmt.Errorf("bad user name %q (letters, digits, '.', '_', '-'; not %q)", u.Name, admin)
 		case strings.Contains(u.Name, ".") && !s.opts.AltNamespace:
 			return fmt.Errorf("user name %q: '.' is the separator of the classic namespace", u.Name)
-		case strings.ContainsAny(u.Password, "\r\n") || u.Password == "":
-			return fmt.Errorf("user %s: empty password or line break in it", u.Name)
-		case s.users[u.Name] != (User{}):
-			return fmt.Errorf("user %s given twice", u.Name)
 		}
-		s.users[u.Name] = u
-		s.Users = append(s.Users, u)
-	}
-	return nil
+		return nil
+	})
+	return err
 }
 
 // Password returns the password of user, or "" for an unknown user.
@@ -188,14 +152,6 @@ func (s *Server) cyrusDir(elem ...string) string {
 	return filepath.Join(append([]string{s.Dir, "cyrus"}, elem...)...)
 }
 
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // writeSecret writes a password where only root reads it; the setup
 // script feeds it to saslpasswd2 on stdin (never in argv).
 func (s *Server) writeSecret(name, password string) error {
@@ -208,40 +164,18 @@ func (s *Server) writeSecret(name, password string) error {
 // what it accepts under its own rules (munge8bit): read back with Fetch.
 func (s *Server) Seed(t testing.TB, user, folder string, msgs [][]byte) {
 	t.Helper()
-	u, ok := s.users[user]
-	if !ok {
-		t.Fatalf("cyrustest: seed: unknown user %q", user)
-	}
-	if err := servertest.Append(s.IMAPAddr, u.Name, u.Password, folder, msgs); err != nil {
-		t.Fatalf("cyrustest: seed %s/%q: %v", user, folder, err)
-	}
+	servertest.AppendAs(t, "cyrustest", s.IMAPAddr, s.users, user, folder, msgs)
 }
 
 // Fetch returns every message of folder ("" is the INBOX) of user in UID
 // order, exactly as imapd serves them.
 func (s *Server) Fetch(t testing.TB, user, folder string) []servertest.Message {
 	t.Helper()
-	u, ok := s.users[user]
-	if !ok {
-		t.Fatalf("cyrustest: fetch: unknown user %q", user)
-	}
-	msgs, err := servertest.Fetch(s.IMAPAddr, u.Name, u.Password, folder)
-	if err != nil {
-		t.Fatalf("cyrustest: fetch %s/%q: %v", user, folder, err)
-	}
-	return msgs
+	return servertest.FetchAs(t, "cyrustest", s.IMAPAddr, s.users, user, folder)
 }
 
 // Folders returns the names from LIST "" "*" for user, sorted.
 func (s *Server) Folders(t testing.TB, user string) []string {
 	t.Helper()
-	u, ok := s.users[user]
-	if !ok {
-		t.Fatalf("cyrustest: folders: unknown user %q", user)
-	}
-	names, err := servertest.Folders(s.IMAPAddr, u.Name, u.Password)
-	if err != nil {
-		t.Fatalf("cyrustest: folders of %s: %v", user, err)
-	}
-	return names
+	return servertest.FoldersAs(t, "cyrustest", s.IMAPAddr, s.users, user)
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -101,17 +100,7 @@ func checkStop(t *testing.T, s *cyrustest.Server) {
 	if !hasComm(procs, "master") || !hasComm(procs, "imapd") {
 		t.Fatalf("processes = %v, want master and an imapd", procs)
 	}
-	start := time.Now()
-	if err := s.Stop(); err != nil {
-		t.Errorf("Stop: %v", err)
-	}
-	t.Logf("Stop took %v", time.Since(start))
-	if left := nstest.StillAlive(procs); len(left) > 0 {
-		t.Errorf("after Stop, still running: %v", left)
-	}
-	if _, err := os.Stat(s.Dir); !os.IsNotExist(err) {
-		t.Errorf("after Stop, %s: %v, want it removed", s.Dir, err)
-	}
+	nstest.CheckStop(t, s, procs, s.Dir)
 	if err := s.Stop(); err != nil {
 		t.Errorf("second Stop: %v", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,13 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/harness"
+	"github.com/mailferry/mailferry/internal/servertest"
 	"github.com/mailferry/mailferry/internal/testenv"
 )
 
 // A User is a mail account of the test server.
-type User struct {
-	Name, Password string
-}
+type User = servertest.User
 
 // Options configure a Server. The zero value is one user "alice" with
 // password "alice-secret", separator "/" and an empty personal prefix.
@@ -127,16 +126,11 @@ func StartProcess(opts Options) (*Server, error) {
 	}
 	// Free ports are picked, released, then bound by Dovecot: another
 	// process may take one in between. Retry with fresh ports then.
-	for attempt := 1; ; attempt++ {
-		err = s.launch(dovecot)
-		if err == nil {
-			return s, nil
-		}
-		if !errors.Is(err, errAddrInUse) || attempt == 3 {
-			s.removeDir()
-			return nil, err
-		}
+	if err := harness.StartOnFreePorts(func() error { return s.launch(dovecot) }); err != nil {
+		s.removeDir()
+		return nil, err
 	}
+	return s, nil
 }
 
 func (o Options) withDefaults() Options {
@@ -148,8 +142,6 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
-
-var errAddrInUse = errors.New("address already in use")
 
 // launch writes the config with fresh ports, starts the master in the
 // foreground and waits until the four ports answer.
@@ -180,7 +172,7 @@ func (s *Server) launch(dovecot string) error {
 	if err := s.waitReady(StartTimeout); err != nil {
 		s.kill()
 		if strings.Contains(s.LogTail(), "Address already in use") {
-			return errAddrInUse
+			return harness.ErrAddrInUse
 		}
 		return fmt.Errorf("%w\n--- dovecot log (tail) ---\n%s", err, s.LogTail())
 	}
@@ -290,22 +282,8 @@ func (s *Server) removeDir() error {
 	return fmt.Errorf("remove %s: %w", s.Dir, err)
 }
 
-// pickPorts is freePorts; tests replace it to make a port busy.
-var pickPorts = freePorts
-
-// freePorts returns n distinct free TCP ports on 127.0.0.1.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("free port: %w", err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
+// pickPorts is harness.FreePorts; tests replace it to make a port busy.
+var pickPorts = harness.FreePorts
 
 // LogTail returns the last 60 lines of the Dovecot log and of the master's
 // stdout/stderr.
@@ -316,11 +294,7 @@ func (s *Server) LogTail() string {
 		if err != nil || len(data) == 0 {
 			continue
 		}
-		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-		if len(lines) > 60 {
-			lines = lines[len(lines)-60:]
-		}
-		fmt.Fprintf(&b, "== %s ==\n%s\n", name, strings.Join(lines, "\n"))
+		fmt.Fprintf(&b, "== %s ==\n%s\n", name, harness.Tail(string(data), 60))
 	}
 	return b.String()
 }

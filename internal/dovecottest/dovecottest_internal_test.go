@@ -1,8 +1,9 @@
 package dovecottest
 
 import (
-	"net"
 	"testing"
+
+	"github.com/mailferry/mailferry/internal/harness"
 )
 
 // TestStartRetriesBusyPort gives the first start a port that another
@@ -10,31 +11,12 @@ import (
 // fresh ports.
 func TestStartRetriesBusyPort(t *testing.T) {
 	Need(t)
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
-	calls := 0
-	pickPorts = func(n int) ([]int, error) {
-		calls++
-		ports, err := freePorts(n)
-		if calls == 1 && err == nil {
-			ports[2] = busy.Addr().(*net.TCPAddr).Port
+	harness.CheckBusyPortRetried(t, &pickPorts, 2, func() string {
+		s, err := StartProcess(Options{})
+		if err != nil {
+			t.Fatalf("StartProcess() = %v, want a start on the second try", err)
 		}
-		return ports, err
-	}
-	defer func() { pickPorts = freePorts }()
-
-	s, err := StartProcess(Options{})
-	if err != nil {
-		t.Fatalf("StartProcess() = %v, want a start on the second try", err)
-	}
-	defer s.Stop()
-	if calls != 2 {
-		t.Errorf("ports picked %d times, want 2", calls)
-	}
-	if s.POP3Addr == busy.Addr().String() {
-		t.Errorf("POP3Addr = %s, the busy port", s.POP3Addr)
-	}
+		t.Cleanup(func() { s.Stop() })
+		return s.POP3Addr
+	})
 }

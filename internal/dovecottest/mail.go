@@ -2,29 +2,21 @@ package dovecottest
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/mailferry/mailferry/internal/servertest"
 )
 
 // A Message is one message as the server serves it over IMAP.
-type Message struct {
-	UID          uint32
-	Flags        []string // e.g. `\Seen`, keywords
-	InternalDate time.Time
-	Body         []byte // BODY.PEEK[]: the exact bytes served
-}
+type Message = servertest.Message
 
 // Exec runs `doveadm -c CONF args...` and returns its standard output.
 // A failure fails the test, with doveadm's standard error.
@@ -139,86 +131,11 @@ func (s *Server) deliver(dir string, msg []byte) error {
 // read over IMAP with UID FETCH 1:* (UID FLAGS INTERNALDATE BODY.PEEK[]).
 func (s *Server) Fetch(t testing.TB, user, folder string) []Message {
 	t.Helper()
-	msgs, err := s.fetch(user, folder)
-	if err != nil {
-		t.Fatalf("dovecottest: fetch %s/%q: %v", user, folder, err)
-	}
-	return msgs
-}
-
-func (s *Server) fetch(user, folder string) ([]Message, error) {
-	if folder == "" {
-		folder = "INBOX"
-	}
-	c, err := s.login(user)
-	if err != nil {
-		return nil, err
-	}
-	defer logout(c)
-	sel, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
-	if err != nil {
-		return nil, fmt.Errorf("select: %w", err)
-	}
-	if sel.NumMessages == 0 {
-		return nil, nil
-	}
-	body := &imap.FetchItemBodySection{Peek: true}
-	bufs, err := c.Fetch(imap.UIDSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{
-		UID: true, Flags: true, InternalDate: true, BodySection: []*imap.FetchItemBodySection{body},
-	}).Collect()
-	if err != nil {
-		return nil, fmt.Errorf("fetch: %w", err)
-	}
-	msgs := make([]Message, 0, len(bufs))
-	for _, b := range bufs {
-		m := Message{UID: uint32(b.UID), InternalDate: b.InternalDate, Body: b.FindBodySection(body)}
-		for _, f := range b.Flags {
-			m.Flags = append(m.Flags, string(f))
-		}
-		msgs = append(msgs, m)
-	}
-	slices.SortFunc(msgs, func(a, b Message) int { return cmp.Compare(a.UID, b.UID) })
-	return msgs, nil
+	return servertest.FetchAs(t, "dovecottest", s.IMAPAddr, s.users, user, folder)
 }
 
 // Folders returns the names from LIST "" "*" for user, sorted.
 func (s *Server) Folders(t testing.TB, user string) []string {
 	t.Helper()
-	c, err := s.login(user)
-	if err != nil {
-		t.Fatalf("dovecottest: folders of %s: %v", user, err)
-	}
-	defer logout(c)
-	list, err := c.List("", "*", nil).Collect()
-	if err != nil {
-		t.Fatalf("dovecottest: LIST for %s: %v", user, err)
-	}
-	var names []string
-	for _, l := range list {
-		names = append(names, l.Mailbox)
-	}
-	slices.Sort(names)
-	return names
-}
-
-// login opens a plain IMAP connection logged in as user.
-func (s *Server) login(user string) (*imapclient.Client, error) {
-	u, ok := s.users[user]
-	if !ok {
-		return nil, fmt.Errorf("unknown user %q", user)
-	}
-	c, err := imapclient.DialInsecure(s.IMAPAddr, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Login(u.Name, u.Password).Wait(); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("login %s: %w", user, err)
-	}
-	return c, nil
-}
-
-func logout(c *imapclient.Client) {
-	_ = c.Logout().Wait()
-	_ = c.Close()
+	return servertest.FoldersAs(t, "dovecottest", s.IMAPAddr, s.users, user)
 }

@@ -1,13 +1,14 @@
 package dovecottest
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/mailferry/mailferry/internal/harness"
 )
 
 var reapOnce sync.Once
@@ -19,49 +20,18 @@ var reapOnce sync.Once
 // the PID in master.pid runs dovecot with this instance's config, so a
 // reused PID is never hit. Best effort: errors are ignored.
 func reapStale() {
-	seen := map[string]bool{}
-	for _, parent := range []string{"/tmp", os.TempDir()} {
-		dirs, _ := filepath.Glob(filepath.Join(parent, dirPrefix+"*"))
-		for _, dir := range dirs {
-			if !seen[dir] {
-				seen[dir] = true
-				reapDir(dir)
-			}
-		}
-	}
+	harness.ReapStale([]string{filepath.Join("/tmp", dirPrefix+"*"), filepath.Join(os.TempDir(), dirPrefix+"*")},
+		func(dir string) string { return filepath.Join(dir, "owner.pid") }, stopMaster)
 }
 
-func reapDir(dir string) {
-	fi, err := os.Stat(dir)
-	if err != nil || !fi.IsDir() {
-		return
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
-		return
-	}
-	owner, err := readPID(filepath.Join(dir, "owner.pid"))
-	if err != nil || alive(owner) {
-		return
-	}
-	if master, err := readPID(filepath.Join(dir, "run", "master.pid")); err == nil {
-		cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(master) + "/cmdline")
-		if err == nil && strings.Contains(string(cmdline), filepath.Join(dir, "dovecot.conf")) {
-			_ = syscall.Kill(master, syscall.SIGTERM)
-		}
-	}
-	_ = os.RemoveAll(dir)
-}
-
-func readPID(path string) (int, error) {
-	data, err := os.ReadFile(path)
+// stopMaster sends SIGTERM to the master of a stale instance in dir.
+func stopMaster(dir string) {
+	master, err := harness.ReadPID(filepath.Join(dir, "run", "master.pid"))
 	if err != nil {
-		return 0, err
+		return
 	}
-	return strconv.Atoi(strings.TrimSpace(string(data)))
-}
-
-// alive reports whether a process with this PID exists.
-func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(master) + "/cmdline")
+	if err == nil && strings.Contains(string(cmdline), filepath.Join(dir, "dovecot.conf")) {
+		_ = syscall.Kill(master, syscall.SIGTERM)
+	}
 }

@@ -16,4 +16,11 @@
 //
 // The servers need root (mounts, PAM, setuid). Need turns "cannot run here"
 // into a skip, or into a failure when the environment has CI=true.
+//
+// The harnesses built on it (internal/cyrustest, internal/couriertest,
+// internal/popa3dtest) share its Start (Need, start, stop in t.Cleanup),
+// NS.StartSteps (prepare, launch on fresh ports again while one was
+// taken, check), CheckStop and CheckBusyPortRetried; what needs no
+// namespace (free ports, the retry, log tails, reaping) is in
+// internal/harness, which internal/dovecottest uses too.
 package nstest

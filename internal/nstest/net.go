@@ -7,23 +7,15 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/mailferry/mailferry/internal/harness"
 )
 
 // FreePorts returns n distinct free TCP ports on 127.0.0.1. They are
 // released before they are returned: a server that then fails to bind one
-// (another process took it) should be started again with fresh ports.
-func FreePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("free port: %w", err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
+// (another process took it) should be started again with fresh ports (see
+// StartOnFreePorts).
+func FreePorts(n int) ([]int, error) { return harness.FreePorts(n) }
 
 // Addr returns "127.0.0.1:port".
 func Addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
@@ -32,8 +24,9 @@ func Addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 var ErrExited = errors.New("the server's namespace has ended")
 
 // ErrAddrInUse is returned by WaitGreeting when the server logged that a
-// port was taken (see FreePorts): start it again with other ports.
-var ErrAddrInUse = errors.New("address already in use")
+// port was taken (see FreePorts): start it again with other ports. It is
+// harness.ErrAddrInUse.
+var ErrAddrInUse = harness.ErrAddrInUse
 
 // WaitGreeting waits until a connection to addr is greeted with a line
 // starting with prefix ("* OK", "+OK"), the namespace ends, or deadline

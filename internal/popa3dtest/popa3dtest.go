@@ -8,18 +8,18 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/mailferry/mailferry/internal/nstest"
+	"github.com/mailferry/mailferry/internal/servertest"
 )
 
 // A User is a system user of the namespace, with its maildrop.
-type User struct {
-	Name, Password string
-}
+type User = servertest.User
 
 // Options configure a Server. The zero value is one user "alice" whose
 // password is "alice-secret", with an empty maildrop.
@@ -65,23 +65,20 @@ func root() (string, error) {
 // or fails it when the environment has CI=true.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	nstest.Need(t, "popa3dtest", Available())
-	s, err := StartProcess(opts)
-	if err != nil {
-		t.Fatalf("popa3dtest: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("popa3dtest: log of %s:\n%s", s.Dir, tail(s.Log(), 80))
-		}
-		if err := s.Stop(); err != nil {
-			t.Errorf("popa3dtest: stop: %v", err)
-		}
-	})
-	return s
+	return nstest.Start(t, "popa3dtest", Available(), func() (*Server, error) { return StartProcess(opts) })
 }
 
 var userName = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+
+func checkUser(u User) error {
+	switch {
+	case !userName.MatchString(u.Name) || u.Name == "popa3d" || u.Name == "root":
+		return fmt.Errorf("bad user name %q (a-z, 0-9, '_', '-'; not popa3d or root)", u.Name)
+	case strings.Contains(u.Password, ":"):
+		return fmt.Errorf("user %s: ':' in the password", u.Name)
+	}
+	return nil
+}
 
 // StartProcess starts a Server without a testing.TB; the caller must call
 // Stop. The error wraps nstest.ErrUnavailable when popa3d cannot run here.
@@ -93,26 +90,17 @@ func StartProcess(opts Options) (*Server, error) {
 	if len(opts.Users) == 0 {
 		opts.Users = []User{{Name: "alice", Password: "alice-secret"}}
 	}
-	s := &Server{users: map[string]User{}, ids: map[string][2]int{}}
-	for _, u := range opts.Users {
-		switch {
-		case !userName.MatchString(u.Name) || u.Name == "popa3d" || u.Name == "root":
-			return nil, fmt.Errorf("bad user name %q (a-z, 0-9, '_', '-'; not popa3d or root)", u.Name)
-		case strings.ContainsAny(u.Password, ":\r\n") || u.Password == "":
-			return nil, fmt.Errorf("user %s: empty password, or ':' or a line break in it", u.Name)
-		case s.users[u.Name] != (User{}):
-			return nil, fmt.Errorf("user %s given twice", u.Name)
-		}
-		s.users[u.Name] = u
-		s.Users = append(s.Users, u)
+	s := &Server{Users: slices.Clone(opts.Users), ids: map[string][2]int{}}
+	if s.users, err = servertest.CheckUsers(opts.Users, checkUser); err != nil {
+		return nil, err
 	}
 	if s.ns, err = nstest.New("popa3d"); err != nil {
 		return nil, err
 	}
 	s.Dir = s.ns.Dir
-	if err := s.launch(r); err != nil {
-		err = fmt.Errorf("%w\n%s", err, tail(s.Log(), 60))
-		_ = s.ns.Remove(0)
+	// The listener takes a port of its own choice: launch never meets a
+	// busy one.
+	if err := s.ns.StartSteps(s.Log, nil, func() error { return s.launch(r) }, nil); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -272,11 +260,3 @@ func (s *Server) Log() string {
 
 // Processes lists the processes of the instance now (host PIDs).
 func (s *Server) Processes() []nstest.Proc { return s.ns.Processes() }
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -113,17 +112,7 @@ func checkStop(t *testing.T, s *popa3dtest.Server) {
 	if !slices.ContainsFunc(procs, func(p nstest.Proc) bool { return p.Comm == "popa3d" }) {
 		t.Fatalf("processes = %v, want a popa3d", procs)
 	}
-	start := time.Now()
-	if err := s.Stop(); err != nil {
-		t.Errorf("Stop: %v", err)
-	}
-	t.Logf("Stop took %v", time.Since(start))
-	if left := nstest.StillAlive(procs); len(left) > 0 {
-		t.Errorf("after Stop, still running: %v", left)
-	}
-	if _, err := os.Stat(s.Dir); !os.IsNotExist(err) {
-		t.Errorf("after Stop, %s: %v, want it removed", s.Dir, err)
-	}
+	nstest.CheckStop(t, s, procs, s.Dir)
 	if c, err := net.Dial("tcp", s.POP3Addr); err == nil {
 		c.Close()
 		t.Errorf("after Stop, %s still accepts connections", s.POP3Addr)
