@@ -14,13 +14,23 @@ import (
 )
 
 // BuildMailferry builds ./cmd/mailferry into dir and returns the binary.
+// With MAILFERRY_BENCH_PROFILE=dir set, the binary writes CPU profiles
+// into dir (see profileOverlay).
 func BuildMailferry(ctx context.Context, dir string) (string, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "mailferry")
-	cmd := exec.CommandContext(ctx, goBin, "build", "-o", bin, "github.com/mailferry/mailferry/cmd/mailferry")
+	args := []string{"build", "-o", bin}
+	ov, err := profileOverlay(dir)
+	if err != nil {
+		return "", err
+	}
+	if ov != "" {
+		args = append(args, ov)
+	}
+	cmd := exec.CommandContext(ctx, goBin, append(args, "github.com/mailferry/mailferry/cmd/mailferry")...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}

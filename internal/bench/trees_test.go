@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,7 +17,10 @@ import (
 	"github.com/mailferry/mailferry/internal/dovecottest"
 )
 
-var treeMsgs = flag.Int("tree-msgs", 50000, "messages in each tree of BenchmarkTrees (one Maildir++, one of .eml files)")
+var (
+	treeMsgs  = flag.Int("tree-msgs", 50000, "messages in each tree of BenchmarkTrees (one Maildir++, one of .eml files)")
+	treeKinds = flag.String("trees", "maildir,eml", "the trees BenchmarkTrees runs, comma-separated (maildir, eml)")
+)
 
 // A tree is one archive of BenchmarkTrees: how to write it and the
 // source URL that reads it.
@@ -39,6 +43,8 @@ var trees = []tree{
 // MAILFERRY_BENCH_BIN_BEFORE names a second mailferry binary (an older
 // build) to run on each tree too, between the bare client and the
 // current binary: a before/after comparison in the same conditions.
+// -trees picks the trees; MAILFERRY_BENCH_PROFILE=dir has the current
+// binary (when built here) write CPU profiles into dir.
 func BenchmarkTrees(b *testing.B) {
 	before := os.Getenv("MAILFERRY_BENCH_BIN_BEFORE")
 	var users []dovecottest.User
@@ -59,6 +65,9 @@ func BenchmarkTrees(b *testing.B) {
 	}
 	var rows []string
 	for _, t := range trees {
+		if !slices.Contains(strings.Split(*treeKinds, ","), t.name) {
+			continue
+		}
 		root := filepath.Join(dir, t.name)
 		if err := writeTree(root, t, byFolder); err != nil {
 			b.Fatal(err)

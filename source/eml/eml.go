@@ -220,15 +220,11 @@ func (s *Source) listFile(p string, k kind, fn func(source.Ref) error) error {
 
 // meta parses the .emlx file at p.
 func (s *Source) meta(p string) (emlxMeta, error) {
-	f, err := s.openFile(filepath.FromSlash(p))
+	f, fi, err := s.openFile(filepath.FromSlash(p))
 	if err != nil {
 		return emlxMeta{}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return emlxMeta{}, err
-	}
 	return parseEMLX(f, fi.Size())
 }
 
@@ -272,14 +268,14 @@ func (s *Source) Open(ctx context.Context, ref source.Ref) (io.ReadCloser, error
 	if !filepath.IsLocal(name) || (s.only != "" && ref.ID != s.only) {
 		return nil, fmt.Errorf("eml: open %q: %w", ref.ID, source.ErrNotFound)
 	}
-	f, err := s.openFile(name)
+	f, fi, err := s.openFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("eml: open %s: %w", full, source.ErrNotFound)
 	}
 	if err != nil {
 		return nil, source.Unreadable("cannot read "+full, err)
 	}
-	rc, err := body(f, kindOf(path.Base(ref.ID)))
+	rc, err := body(f, fi, kindOf(path.Base(ref.ID)))
 	if err != nil {
 		f.Close()
 		if !errors.Is(err, source.ErrUnreadable) {
@@ -290,28 +286,9 @@ func (s *Source) Open(ctx context.Context, ref source.Ref) (io.ReadCloser, error
 	return rc, nil
 }
 
-// openFile opens a regular file of the tree; anything else (a FIFO would
-// block the open) is an error.
-func (s *Source) openFile(name string) (*os.File, error) {
-	fi, err := s.root.Stat(name)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	return s.root.Open(name)
-}
-
-// body returns the reader of the message in f, which it closes.
-func body(f *os.File, k kind) (io.ReadCloser, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
+// body returns the reader of the message in f, a regular file (fi),
+// which it closes.
+func body(f *os.File, fi fs.FileInfo, k kind) (io.ReadCloser, error) {
 	if k != kindEMLX {
 		return crlf.NewReader(f, f), nil
 	}
