@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,52 @@ func TestDovecotDryRunPlan(t *testing.T) {
 		t.Fatalf("exit %d, want 0", code)
 	}
 	j.unchanged(t)
+	plan := planLines(out)
+	want := []string{
+		"mbox:" + filepath.Join(j.dir, "Lists.mbox"),
+		"FOLDER TARGET MESSAGES TO COPY BYTES PRESENT DUPLICATES DONE BEFORE FAILED",
+		`(top level) "Lists" (new) 2 2 321 B 0 0 0 0`,
+		"pop3s://alice@" + j.dc.POP3SAddr + " (delete: after-upload)",
+		"FOLDER TARGET MESSAGES TO COPY BYTES PRESENT DUPLICATES DONE BEFORE FAILED",
+		`(maildrop) "INBOX" 3 2 318 B 0 1 0 0`,
+		"would delete 3 from the POP3 server after the run, each once the target holds it",
+	}
+	if !slices.Equal(plan, want) {
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(plan, "\n"), strings.Join(want, "\n"))
+	}
+
+	// After a run, a new message in the maildrop: the mbox is done, the
+	// maildrop has one to copy and delete.
+	if code, out := runCommand(t, j.env, "migrate", "--config", j.config); code != exitOK {
+		t.Fatalf("migrate: exit %d:\n%s", code, out)
+	}
+	j.dc.Seed(t, "alice", "INBOX", [][]byte{mail("e@example.org", "e", "new since the run\r\n")})
+	code, out = runCommand(t, j.env, "migrate", "--config", j.config, "--dry-run")
+	t.Logf("mailferry migrate --dry-run after a run:\n%s", out)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	plan = planLines(out)
+	want[2] = `(top level) "Lists" 2 0 0 B 0 0 2 0`
+	want[5] = `(maildrop) "INBOX" 1 1 154 B 0 0 0 0`
+	want[6] = "would delete 1 from the POP3 server after the run, each once the target holds it"
+	if !slices.Equal(plan, want) {
+		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(plan, "\n"), strings.Join(want, "\n"))
+	}
+	if got := j.dc.Fetch(t, "alice", "INBOX"); len(got) != 1 {
+		t.Errorf("the maildrop holds %d messages, want 1 (the dry run deletes nothing)", len(got))
+	}
+}
+
+// planLines returns the lines of the dry run's plan, spaces squeezed.
+func planLines(out string) []string {
+	_, plan, _ := strings.Cut(out, "Plan (source folder -> target folder):\n")
+	plan, _, _ = strings.Cut(plan, "Dry run:")
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(plan), "\n") {
+		lines = append(lines, strings.Join(strings.Fields(l), " "))
+	}
+	return lines
 }
 
 // closedPort returns a loopback address where nothing listens.
@@ -97,4 +144,67 @@ func closedPort(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+func TestDovecotCheck(t *testing.T) {
+	j := newPlanJob(t)
+	code, out := runCommand(t, j.env, "check", "--config", j.config)
+	t.Logf("mailferry check:\n%s", out)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	wantLines(t, out,
+		"target imaps://bob@"+j.dc.IMAPSAddr, "login:        ok (implicit TLS)", "tls:          TLS 1.3",
+		"fingerprint:  sha256:", "LITERAL+ yes, UIDPLUS yes, SPECIAL-USE yes, NAMESPACE yes", `delimiter "/"`,
+		"source pop3s://alice@"+j.dc.POP3SAddr, "UIDL yes, PIPELINING yes", "maildrop:     3 messages",
+		"archive:      2 messages",
+		"Folder plan (source folder -> target folder):", `(top level) -> "Lists" (new)  2 messages`,
+		`(maildrop) -> "INBOX"  3 messages`)
+	j.unchanged(t)
+}
+
+func TestDovecotCheckFails(t *testing.T) {
+	j := newPlanJob(t)
+	for name, env := range map[string][]string{
+		"wrong target password": {"MAILFERRY_TARGET_PASSWORD=wrong"},
+		"wrong source password": {"MAILFERRY_SOURCE_PASSWORD=wrong"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			code, out := runCommand(t, append(append([]string(nil), j.env...), env...), "check", "--config", j.config)
+			t.Logf("mailferry check:\n%s", out)
+			if code != exitConnect {
+				t.Fatalf("exit %d, want %d", code, exitConnect)
+			}
+			wantLines(t, out, "FAILED")
+		})
+	}
+	t.Run("unreachable port", func(t *testing.T) {
+		cfg, err := os.ReadFile(j.config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := filepath.Join(j.dir, "closed.yaml")
+		text := strings.Replace(string(cfg), j.dc.IMAPSAddr, closedPort(t), 1)
+		if err := os.WriteFile(bad, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		code, out := runCommand(t, j.env, "check", "--config", bad)
+		t.Logf("mailferry check:\n%s", out)
+		if code != exitConnect {
+			t.Fatalf("exit %d, want %d", code, exitConnect)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("took %v", d)
+		}
+		// The sources are checked even so.
+		wantLines(t, out, "login:        FAILED", "maildrop:     3 messages", "No folder plan")
+	})
+	t.Run("config error", func(t *testing.T) {
+		code, out := runCommand(t, j.env, "check", "--config", j.config, "--dedup", "sometimes")
+		if code != exitUsage {
+			t.Fatalf("exit %d, want %d:\n%s", code, exitUsage, out)
+		}
+	})
+	j.unchanged(t)
 }
