@@ -3,7 +3,6 @@ package job
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -201,9 +200,6 @@ func checkSource(ctx context.Context, s *Source, spec *migrate.SourceSpec) Sourc
 	sc.Folders, err = countFolders(ctx, src)
 	if err != nil {
 		sc.Err = fmt.Errorf("list %s: %w", spec.Name, err)
-		if !errors.As(err, new(*ConfigError)) && !spec.Archive {
-			sc.Err = &migrate.ConnectError{What: "source " + spec.Name, Err: err}
-		}
 		return sc
 	}
 	for _, f := range sc.Folders {
