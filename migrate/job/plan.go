@@ -36,6 +36,9 @@ type SourcePlan struct {
 	// run) and kept long enough; each is deleted only if the target holds
 	// it as recorded. DeleteKept are those not due yet (keep-days).
 	WouldDelete, DeleteKept int
+	// Err is why the source could not be listed before the run (its
+	// folders then come from the run's events alone).
+	Err error
 	// dueDone counts, of the messages done by earlier runs, those due.
 	dueDone, keptDone int
 }
@@ -63,9 +66,10 @@ type FolderPlan struct {
 
 // Plan lists every source of the job (without reading a message), reads
 // the target's folder layout and the state, and returns the plan before
-// the run: folders, where they land, what is done. Errors are those of
-// reaching the servers (class migrate.ClassConnect after retries are
-// the run's business: Plan tries once) and of the state.
+// the run: folders, where they land, what is done. A source that cannot
+// be listed (Plan tries once; retrying is the run's business) has its
+// SourcePlan.Err set. Errors are those of the target, of the state, and
+// ctx's.
 func (j *Job) Plan(ctx context.Context) (*Plan, error) {
 	m := j.Migrator
 	layout, err := migrate.ReadLayout(ctx, m.Target)
@@ -96,10 +100,7 @@ func (p *Plan) planSource(ctx context.Context, st migrate.Store, spec *migrate.S
 	}
 	src, err := spec.Open(ctx)
 	if err != nil {
-		if !spec.Archive {
-			err = &migrate.ConnectError{What: "source " + spec.Name, Err: err}
-		}
-		return nil, err
+		return sp, sp.failed(ctx, err)
 	}
 	defer src.Close()
 	seen := map[string]bool{}
@@ -124,13 +125,24 @@ func (p *Plan) planSource(ctx context.Context, st migrate.Store, spec *migrate.S
 		return nil
 	})
 	if err != nil {
-		err = fmt.Errorf("list %s: %w", spec.Name, err)
-		if !spec.Archive {
-			err = &migrate.ConnectError{What: "source " + spec.Name, Err: err}
-		}
-		return nil, err
+		return sp, sp.failed(ctx, fmt.Errorf("list %s: %w", spec.Name, err))
 	}
 	return sp, nil
+}
+
+// failed records that the source could not be listed before the run: the
+// run, which retries, says whether it can be. Only the end of ctx stops
+// the plan.
+func (sp *SourcePlan) failed(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	sp.Err = err
+	for _, f := range sp.Folders {
+		f.Listed, f.Bytes, f.Done = 0, 0, 0
+	}
+	sp.dueDone, sp.keptDone = 0, 0
+	return nil
 }
 
 // folder returns the plan of a source folder, made on first use.
