@@ -161,6 +161,26 @@ func TestDovecotCheck(t *testing.T) {
 		"Folder plan (source folder -> target folder):", `(top level) -> "Lists" (new)  2 messages`,
 		`(maildrop) -> "INBOX"  3 messages`)
 	j.unchanged(t)
+
+	// The plaintext ports, upgraded with STARTTLS and STLS.
+	cfg, err := os.ReadFile(j.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(cfg), "imaps://bob@"+j.dc.IMAPSAddr, "imap://bob@"+j.dc.IMAPAddr, 1)
+	text = strings.Replace(text, "pop3s://alice@"+j.dc.POP3SAddr, "pop3://alice@"+j.dc.POP3Addr, 1)
+	starttls := filepath.Join(j.dir, "starttls.yaml")
+	if err := os.WriteFile(starttls, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runCommand(t, j.env, "check", "--config", starttls)
+	t.Logf("mailferry check, STARTTLS:\n%s", out)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	wantLines(t, out, "target imap://bob@"+j.dc.IMAPAddr+"\n  login:        ok (STARTTLS)\n  tls:          TLS 1.3",
+		"source pop3://alice@"+j.dc.POP3Addr+"\n  login:        ok (STLS)\n  tls:          TLS 1.3")
+	j.unchanged(t)
 }
 
 func TestDovecotCheckFails(t *testing.T) {

@@ -19,7 +19,8 @@ import (
 const checkExitCodesHelp = `Exit codes:
   0    every server answered and accepted the login, every archive was read
   2    usage or configuration error
-  3    a server cannot be reached, refuses the login or its TLS certificate`
+  3    a server cannot be reached, refuses the login or its TLS certificate
+  130  interrupted`
 
 func newCheckCommand(g *GlobalOptions) *cobra.Command {
 	var o JobFlags
