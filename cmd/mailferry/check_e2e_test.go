@@ -180,6 +180,30 @@ func TestDovecotCheck(t *testing.T) {
 	}
 	wantLines(t, out, "target imap://bob@"+j.dc.IMAPAddr+"\n  login:        ok (STARTTLS)\n  tls:          TLS 1.3",
 		"source pop3://alice@"+j.dc.POP3Addr+"\n  login:        ok (STLS)\n  tls:          TLS 1.3")
+
+	// An untrusted certificate: check fails on it (exit 3); accepted with
+	// tls_skip_verify, it says that nothing was verified.
+	text = strings.Replace(string(cfg), "  ca_file: "+j.dc.CAFile+"\nsources:", "sources:", 1)
+	untrusted := filepath.Join(j.dir, "untrusted.yaml")
+	if err := os.WriteFile(untrusted, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runCommand(t, j.env, "check", "--config", untrusted)
+	t.Logf("mailferry check, untrusted target:\n%s", out)
+	if code != exitConnect {
+		t.Fatalf("exit %d, want %d", code, exitConnect)
+	}
+	wantLines(t, out, "login:        FAILED (implicit TLS)", "certificate:  subject CN=localhost", "fingerprint:  sha256:",
+		"not trusted: compare the fingerprint")
+	text = strings.Replace(text, "sources:", "  tls_skip_verify: true\nsources:", 1)
+	if err := os.WriteFile(untrusted, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out = runCommand(t, j.env, "check", "--config", untrusted)
+	if code != exitOK {
+		t.Fatalf("tls_skip_verify: exit %d, want 0:\n%s", code, out)
+	}
+	wantLines(t, out, "fingerprint:  sha256:", "not verified (tls_skip_verify)")
 	j.unchanged(t)
 }
 

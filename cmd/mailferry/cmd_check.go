@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -158,6 +160,11 @@ func printCheck(w io.Writer, rep *job.CheckReport, statePath string, now time.Ti
 func printServer(w io.Writer, s *job.ServerCheck, now time.Time) {
 	if s.Err != nil {
 		fmt.Fprintf(w, "  %-13s FAILED (%s): %s\n", "login:", s.Security, printable(s.Err.Error()))
+		var cve *tls.CertificateVerificationError
+		if errors.As(s.Err, &cve) && len(cve.UnverifiedCertificates) > 0 {
+			printCert(w, cve.UnverifiedCertificates[0], now)
+			fmt.Fprintf(w, "  %-13s not trusted: compare the fingerprint with the server's, then set ca_file (or tls_skip_verify)\n", "")
+		}
 		return
 	}
 	fmt.Fprintf(w, "  %-13s ok (%s)\n", "login:", s.Security)
@@ -168,7 +175,14 @@ func printServer(w io.Writer, s *job.ServerCheck, now time.Time) {
 	if len(s.TLS.PeerCertificates) == 0 {
 		return
 	}
-	cert := s.TLS.PeerCertificates[0]
+	printCert(w, s.TLS.PeerCertificates[0], now)
+	if len(s.TLS.VerifiedChains) == 0 {
+		fmt.Fprintf(w, "  %-13s not verified (tls_skip_verify)\n", "")
+	}
+}
+
+// printCert writes what identifies a server's certificate.
+func printCert(w io.Writer, cert *x509.Certificate, now time.Time) {
 	fmt.Fprintf(w, "  %-13s subject %s\n", "certificate:", printable(cert.Subject.String()))
 	fmt.Fprintf(w, "  %-13s issuer %s\n", "", printable(cert.Issuer.String()))
 	left := cert.NotAfter.Sub(now)
@@ -182,9 +196,6 @@ func printServer(w io.Writer, s *job.ServerCheck, now time.Time) {
 	}
 	sum := sha256.Sum256(cert.Raw)
 	fmt.Fprintf(w, "  %-13s sha256:%s\n", "fingerprint:", hex.EncodeToString(sum[:]))
-	if len(s.TLS.VerifiedChains) == 0 {
-		fmt.Fprintf(w, "  %-13s not verified (tls_skip_verify)\n", "")
-	}
 }
 
 // yesNo says, for each capability, whether caps has it.
