@@ -159,7 +159,7 @@ func TestDovecotCheck(t *testing.T) {
 		"source pop3s://alice@"+j.dc.POP3SAddr, "UIDL yes, PIPELINING yes", "maildrop:     3 messages",
 		"archive:      2 messages",
 		"Folder plan (source folder -> target folder):", `(top level) -> "Lists" (new)  2 messages`,
-		`(maildrop) -> "INBOX"  3 messages`)
+		`(maildrop) -> "INBOX"  3 messages`, "Every server answered.")
 	j.unchanged(t)
 
 	// The plaintext ports, upgraded with STARTTLS and STLS.

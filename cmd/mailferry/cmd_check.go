@@ -71,6 +71,9 @@ func runCheck(ctx context.Context, g *GlobalOptions, c *Config) error {
 		return usageError(err)
 	}
 	printCheck(g.stdout, rep, c.State, time.Now())
+	if err == nil {
+		fmt.Fprintln(g.stdout, "\nEvery server answered. Nothing was copied or written; next: mailferry migrate --dry-run")
+	}
 	return usageError(err)
 }
 
