@@ -58,9 +58,6 @@ func printPlan(w io.Writer, p *job.Plan) {
 			}
 		}
 		fmt.Fprintln(w)
-		if s.Err != nil {
-			fmt.Fprintf(w, "    not listed before the run: %s\n", printable(s.Err.Error()))
-		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "    FOLDER\tTARGET\tMESSAGES\tTO COPY\tBYTES\tPRESENT\tDUPLICATES\tDONE BEFORE\tFAILED")
 		for _, f := range s.Folders {

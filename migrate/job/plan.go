@@ -2,7 +2,7 @@ package job
 
 import (
 	"context"
-	"fmt"
+	"sync"
 	"time"
 
 	"github.com/mailferry/mailferry/migrate"
@@ -14,11 +14,13 @@ import (
 // messages land, how many an earlier run did, and (fed with a dry run's
 // events through Add) how many would be copied, how many are in the
 // target already or duplicates, and what deletion would remove from each
-// POP3 source. Job.Plan makes one before Migrator.Run; Add takes the
-// run's events; Finish completes it.
+// POP3 source. Job.Plan makes one before Migrator.Run and watches its
+// listings; Add takes the run's events; Finish completes it.
 type Plan struct {
 	Sources []*SourcePlan
 	now     time.Time
+
+	mu      sync.Mutex // the run lists and reports from several goroutines
 	folders map[planKey]*FolderPlan
 }
 
@@ -36,9 +38,6 @@ type SourcePlan struct {
 	// run) and kept long enough; each is deleted only if the target holds
 	// it as recorded. DeleteKept are those not due yet (keep-days).
 	WouldDelete, DeleteKept int
-	// Err is why the source could not be listed before the run (its
-	// folders then come from the run's events alone).
-	Err error
 	// dueDone counts, of the messages done by earlier runs, those due.
 	dueDone, keptDone int
 }
@@ -64,12 +63,12 @@ type FolderPlan struct {
 	Present, Duplicates, Failed, Vanished int
 }
 
-// Plan lists every source of the job (without reading a message), reads
-// the target's folder layout and the state, and returns the plan before
-// the run: folders, where they land, what is done. A source that cannot
-// be listed (Plan tries once; retrying is the run's business) has its
-// SourcePlan.Err set. Errors are those of the target, of the state, and
-// ctx's.
+// Plan reads the target's folder layout and the state, and returns the
+// plan of the job's run, to be called before Migrator.Run: it connects to
+// no source itself but watches the run's listings (it wraps each
+// SourceSpec's Open), so that the counts are the run's and a POP3 server
+// sees one session, not two. Add takes the run's events; Finish completes
+// the plan after the run. Errors are those of the target and the state.
 func (j *Job) Plan(ctx context.Context) (*Plan, error) {
 	m := j.Migrator
 	layout, err := migrate.ReadLayout(ctx, m.Target)
@@ -79,70 +78,91 @@ func (j *Job) Plan(ctx context.Context) (*Plan, error) {
 	p := &Plan{now: time.Now(), folders: map[planKey]*FolderPlan{}}
 	for i := range m.Sources {
 		spec := &m.Sources[i]
-		sp, err := p.planSource(ctx, m.State, spec, migrate.NewFolderPlanner(layout, spec))
+		sp := &SourcePlan{Name: spec.Name, Archive: spec.Archive, Delete: spec.Delete}
+		done := map[string]state.RefRecord{}
+		err := m.State.Refs(spec.Name, func(id string, r state.RefRecord) error {
+			done[id] = r
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
 		p.Sources = append(p.Sources, sp)
+		o := &listObserver{p: p, sp: sp, spec: *spec, done: done, planner: migrate.NewFolderPlanner(layout, spec),
+			seen: map[string]bool{}}
+		open := spec.Open
+		spec.Open = func(ctx context.Context) (source.Source, error) {
+			src, err := open(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return o.wrap(src), nil
+		}
 	}
 	return p, nil
 }
 
-func (p *Plan) planSource(ctx context.Context, st migrate.Store, spec *migrate.SourceSpec, fp *migrate.FolderPlanner) (*SourcePlan, error) {
-	sp := &SourcePlan{Name: spec.Name, Archive: spec.Archive, Delete: spec.Delete}
-	done := map[string]state.RefRecord{}
-	err := st.Refs(spec.Name, func(id string, r state.RefRecord) error {
-		done[id] = r
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	src, err := spec.Open(ctx)
-	if err != nil {
-		return sp, sp.failed(ctx, err)
-	}
-	defer src.Close()
-	seen := map[string]bool{}
-	err = src.List(ctx, func(ref source.Ref) error {
-		if seen[ref.ID] {
-			return nil
-		}
-		seen[ref.ID] = true
-		f := p.folder(sp, fp, ref.Folder)
-		f.Listed++
-		f.Bytes += ref.ApproxSize()
-		if rec, ok := done[ref.ID]; ok && !f.Excluded {
-			f.Done++
-			if spec.Delete != nil {
-				if rec.Done.After(p.now.Add(-spec.Delete.KeepFor)) {
-					sp.keptDone++
-				} else {
-					sp.dueDone++
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return sp, sp.failed(ctx, fmt.Errorf("list %s: %w", spec.Name, err))
-	}
-	return sp, nil
+// A listObserver counts what the run's listings of one source hold: each
+// message once, however often the run lists the source (it lists again
+// after reconnecting).
+type listObserver struct {
+	p       *Plan
+	sp      *SourcePlan
+	spec    migrate.SourceSpec
+	done    map[string]state.RefRecord
+	planner *migrate.FolderPlanner
+	seen    map[string]bool
 }
 
-// failed records that the source could not be listed before the run: the
-// run, which retries, says whether it can be. Only the end of ctx stops
-// the plan.
-func (sp *SourcePlan) failed(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
+// wrap returns src with its listings observed, a source.Batcher still
+// when src is one.
+func (o *listObserver) wrap(src source.Source) source.Source {
+	ls := observedSource{Source: src, o: o}
+	if b, ok := src.(source.Batcher); ok {
+		return batchingSource{observedSource: ls, Batcher: b}
 	}
-	sp.Err = err
-	for _, f := range sp.Folders {
-		f.Listed, f.Bytes, f.Done = 0, 0, 0
+	return ls
+}
+
+func (o *listObserver) listed(ref source.Ref) {
+	o.p.mu.Lock()
+	defer o.p.mu.Unlock()
+	if o.seen[ref.ID] {
+		return
 	}
-	sp.dueDone, sp.keptDone = 0, 0
-	return nil
+	o.seen[ref.ID] = true
+	f := o.p.folder(o.sp, o.planner, ref.Folder)
+	f.Listed++
+	f.Bytes += ref.ApproxSize()
+	rec, ok := o.done[ref.ID]
+	if !ok || f.Excluded {
+		return
+	}
+	f.Done++
+	if d := o.spec.Delete; d != nil {
+		if rec.Done.After(o.p.now.Add(-d.KeepFor)) {
+			o.sp.keptDone++
+		} else {
+			o.sp.dueDone++
+		}
+	}
+}
+
+type observedSource struct {
+	source.Source
+	o *listObserver
+}
+
+func (s observedSource) List(ctx context.Context, fn func(source.Ref) error) error {
+	return s.Source.List(ctx, func(ref source.Ref) error {
+		s.o.listed(ref)
+		return fn(ref)
+	})
+}
+
+type batchingSource struct {
+	observedSource
+	source.Batcher
 }
 
 // folder returns the plan of a source folder, made on first use.
@@ -165,6 +185,8 @@ func (p *Plan) folder(sp *SourcePlan, fp *migrate.FolderPlanner, name string) *F
 // Add counts one event of the dry run (Migrator.Event): what happened to
 // a message, in its source folder.
 func (p *Plan) Add(e migrate.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	var sp *SourcePlan
 	for _, s := range p.Sources {
 		if s.Name == e.Source {
@@ -200,6 +222,8 @@ func (p *Plan) Add(e migrate.Event) {
 // remove. With keep-days above 0, messages copied by this run are not due
 // yet.
 func (p *Plan) Finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, sp := range p.Sources {
 		if sp.Delete == nil {
 			continue

@@ -29,6 +29,13 @@ func (listSource) Open(context.Context, source.Ref) (io.ReadCloser, error) {
 }
 func (listSource) Close() error { return nil }
 
+// batchSource is a listSource that is a source.Batcher.
+type batchSource struct{ listSource }
+
+func (batchSource) OpenBatch(context.Context, []source.Ref, func(source.Ref, io.Reader) error) error {
+	return errors.New("not read")
+}
+
 // doneStore holds the refs of earlier runs, by ID.
 type doneStore struct {
 	readOnlyStore
@@ -70,13 +77,30 @@ func TestPlan(t *testing.T) {
 				State: store,
 				Sources: []migrate.SourceSpec{
 					{Name: "pop3s://alice@pop:995", Folder: "INBOX", Delete: &migrate.DeletePolicy{KeepFor: tc.keep},
-						Open: func(context.Context) (source.Source, error) { return listSource{refs}, nil }},
+						Open: func(context.Context) (source.Source, error) { return batchSource{listSource{refs}}, nil }},
 					{Name: "maildir:/m", Archive: true, Exclude: []string{"Trash"},
 						Open: func(context.Context) (source.Source, error) { return listSource{tree}, nil }},
 				}}
 			p, err := (&Job{Migrator: m}).Plan(t.Context())
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The run lists each source, the POP3 one twice (a reconnection).
+			for i, times := range []int{2, 1} {
+				for range times {
+					src, err := m.Sources[i].Open(t.Context())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, ok := src.(source.Batcher); ok != (i == 0) {
+						t.Errorf("source %d: Batcher %v after wrapping, want %v", i, ok, i == 0)
+					}
+					n := 0
+					src.List(t.Context(), func(source.Ref) error { n++; return nil })
+					if want := []int{4, 3}[i]; n != want {
+						t.Errorf("source %d listed %d refs, want %d", i, n, want)
+					}
+				}
 			}
 			if len(p.Sources) != 2 || len(p.Sources[0].Folders) != 1 || len(p.Sources[1].Folders) != 2 {
 				t.Fatalf("plan %+v, want a source of one folder and one of two", p.Sources)
