@@ -58,16 +58,10 @@ func printPlan(w io.Writer, p *job.Plan) {
 			}
 		}
 		fmt.Fprintln(w)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "    FOLDER\tTARGET\tMESSAGES\tTO COPY\tBYTES\tPRESENT\tDUPLICATES\tDONE BEFORE\tFAILED")
-		for _, f := range s.Folders {
-			fmt.Fprintf(tw, "    %s\t%s\t%d\t%d\t%s\t%d\t%d\t%d\t%d\n", sourceFolderName(f.Source, s.Archive),
-				targetFolderName(f.Target, f.Wanted, f.Exists, f.Excluded), f.Listed, f.Copy, humanBytes(f.CopyBytes),
-				f.Present, f.Duplicates, f.Done, f.Failed+f.Vanished)
-		}
-		tw.Flush()
 		if len(s.Folders) == 0 {
 			fmt.Fprintln(w, "    (no messages)")
+		} else {
+			printFolders(w, s)
 		}
 		if s.Delete != nil {
 			fmt.Fprintf(w, "    would delete %d from the POP3 server after the run, each once the target holds it", s.WouldDelete)
@@ -77,4 +71,16 @@ func printPlan(w io.Writer, p *job.Plan) {
 			fmt.Fprintln(w)
 		}
 	}
+}
+
+// printFolders writes one source's folders as a table.
+func printFolders(w io.Writer, s *job.SourcePlan) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "    FOLDER\tTARGET\tMESSAGES\tTO COPY\tBYTES\tPRESENT\tDUPLICATES\tDONE BEFORE\tFAILED")
+	for _, f := range s.Folders {
+		fmt.Fprintf(tw, "    %s\t%s\t%d\t%d\t%s\t%d\t%d\t%d\t%d\n", sourceFolderName(f.Source, s.Archive),
+			targetFolderName(f.Target, f.Wanted, f.Exists, f.Excluded), f.Listed, f.Copy, humanBytes(f.CopyBytes),
+			f.Present, f.Duplicates, f.Done, f.Failed+f.Vanished)
+	}
+	tw.Flush()
 }
