@@ -74,10 +74,17 @@ func runMigrate(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool) e
 		return diskFull(stateUnusable(c.State, err))
 	}
 	defer j.Close()
+	plan, err := newDryRunPlan(ctx, j, dryRun)
+	if err != nil {
+		return err
+	}
 	p := g.progress(log)
-	j.Migrator.Event = p.Event
+	j.Migrator.Event = plan.events(p.Event)
 	rep, err := j.Migrator.Run(ctx)
 	p.Done()
+	if err == nil {
+		plan.print(g.stdout)
+	}
 	if !g.Quiet || err != nil || rep.Failed() > 0 {
 		printSummary(g.stdout, rep)
 	}

@@ -105,6 +105,7 @@ never copied twice.
 	f.BoolVarP(&g.Quiet, "quiet", "q", false, "no progress; print the summary only when something failed (for cron)")
 	f.BoolVarP(&g.Verbose, "verbose", "v", false, "log more detail")
 	root.AddCommand(newMigrateCommand(g), newVerifyCommand(g), newDemoCommand(g), newVersionCommand(g))
+	root.AddCommand(newCheckCommand(g))
 	return root
 }
 

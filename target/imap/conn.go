@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"crypto/tls"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,8 @@ type conn struct {
 	read *atomic.Uint64
 	// caps are the capabilities announced after login.
 	caps imap.CapSet
+	// tls is the TLS connection's state, nil without TLS.
+	tls *tls.ConnectionState
 	// selected is the mailbox selected read-only (EXAMINE), or "".
 	selected string
 	// dead is set once the connection must not be used again.

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 
@@ -39,5 +40,10 @@ func (t *Target) dial(ctx context.Context) (*conn, error) {
 		return nil, err
 	}
 	t.opts.Logger.Debug("imap connected", "conn", id, "addr", t.opts.Addr)
-	return &conn{client: client, id: id, read: s.Read, caps: caps}, nil
+	c := &conn{client: client, id: id, read: s.Read, caps: caps}
+	if tc, ok := s.Conn.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		c.tls = &st
+	}
+	return c, nil
 }

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ type Target struct {
 	opts   Options
 	pool   *pool
 	caps   imap.CapSet
+	tls    *tls.ConnectionState // the first connection's; nil without TLS
 	nextID atomic.Uint64
 	// pipe sends APPENDs when the server announces LITERAL+; nil if not.
 	pipe *pipe.Pipeline
@@ -49,7 +51,7 @@ func New(ctx context.Context, opts Options) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.caps = c.caps
+	t.caps, t.tls = c.caps, c.tls
 	if opts.Pipeline > 1 && c.caps.Has(imap.CapLiteralPlus) {
 		// APPENDs take the pipeline's connections; this one would idle.
 		// The go-imap pool keeps the rest, so that both together stay
@@ -80,6 +82,15 @@ func (t *Target) MaxInFlight() int {
 // connection after login. The set must not be modified.
 func (t *Target) Caps() imap.CapSet {
 	return t.caps
+}
+
+// TLSState returns the state of the first connection's TLS, and false
+// when the target is reached without TLS.
+func (t *Target) TLSState() (tls.ConnectionState, bool) {
+	if t.tls == nil {
+		return tls.ConnectionState{}, false
+	}
+	return *t.tls, true
 }
 
 // Close logs out of every idle connection, each within a few seconds, and
