@@ -139,16 +139,16 @@ func (e *CertError) Error() string {
 	}
 	fmt.Fprintf(&b, "\n  If this is the server you mean (check the fingerprint with its administrator), set one of these on the %s:", e.Role)
 	fmt.Fprintf(&b, "\n    tls_fingerprint: %s   (%s-tls-fingerprint): accept exactly this certificate", fp, flag)
-	var host x509.HostnameError
-	if errors.As(e.Err, &host) {
-		fmt.Fprintf(&b, "\n    or a URL with a name the certificate is for")
-	}
 	var unknown x509.UnknownAuthorityError
 	if errors.As(e.Err, &unknown) {
 		// ca_file cures only an unknown issuer, not a wrong name or date.
 		fmt.Fprintf(&b, "\n    ca_file: FILE.pem   (%s-ca-file): trust the authority that issued it", flag)
 	}
 	fmt.Fprintf(&b, "\n    tls_skip_verify: true   (%s-tls-skip-verify): accept any certificate; anyone on the way can then read the password", flag)
+	var host x509.HostnameError
+	if errors.As(e.Err, &host) {
+		b.WriteString("\n  or put a name the certificate is for in the URL")
+	}
 	return b.String()
 }
 
