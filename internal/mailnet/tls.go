@@ -272,7 +272,8 @@ func (e *SchemeError) Error() string {
 // ExplainHandshake turns the failure of a TLS handshake with the server
 // at addr into a *CertError, or a *SchemeError when implicit (TLS from
 // the first byte) and the server answered in plain text; it returns nil
-// for any other failure.
+// for any other failure. Marks such as TemporaryError around err are
+// dropped: both are permanent.
 func ExplainHandshake(err error, role Role, proto, addr string, implicit bool) error {
 	var cve *tls.CertificateVerificationError
 	var pin *PinError
@@ -283,9 +284,9 @@ func ExplainHandshake(err error, role Role, proto, addr string, implicit bool) e
 		if len(cve.UnverifiedCertificates) > 0 {
 			leaf = cve.UnverifiedCertificates[0]
 		}
-		return &CertError{Role: role, Addr: addr, Problem: problem(cve.Err, leaf, time.Now()), Cert: leaf, Err: err}
+		return &CertError{Role: role, Addr: addr, Problem: problem(cve.Err, leaf, time.Now()), Cert: leaf, Err: cve}
 	case errors.As(err, &pin):
-		return &CertError{Role: role, Addr: addr, Problem: problem(err, pin.Cert, time.Now()), Cert: pin.Cert, Err: err}
+		return &CertError{Role: role, Addr: addr, Problem: problem(pin, pin.Cert, time.Now()), Cert: pin.Cert, Err: pin}
 	case implicit && errors.As(err, &rhe) && plainText(rhe.RecordHeader[:]):
 		return &SchemeError{Addr: addr, Proto: proto, Sample: string(rhe.RecordHeader[:])}
 	}
