@@ -52,7 +52,7 @@ func ClassOf(err error) Class {
 		return ClassNone
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return ClassInterrupted
-	case errors.Is(err, mailnet.ErrAuth),
+	case errors.Is(err, mailnet.ErrAuth), errors.Is(err, mailnet.ErrTLS),
 		errors.Is(err, target.ErrOverQuota), errors.As(err, &connErr),
 		errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr):
 		return ClassConnect

@@ -43,6 +43,7 @@ type Endpoint struct {
 	AllowPlaintext  bool          `mapstructure:"allow_plaintext"`
 	TLSSkipVerify   bool          `mapstructure:"tls_skip_verify"`
 	CAFile          string        `mapstructure:"ca_file"`
+	TLSFingerprint  string        `mapstructure:"tls_fingerprint"` // sha256:HEX of the one certificate to accept
 	Timeout         time.Duration `mapstructure:"timeout"`
 	Connections     int           `mapstructure:"connections"` // target only
 }
@@ -125,6 +126,7 @@ var envKeys = []string{
 	"state", "dedup", "lock_timeout", "settle",
 	"target.url", "target.password_env", "target.password_file", "target.password_command",
 	"target.tls", "target.allow_plaintext", "target.tls_skip_verify", "target.ca_file",
+	"target.tls_fingerprint",
 	"target.timeout", "target.connections",
 }
 
@@ -189,7 +191,7 @@ func (c *Config) jobConfig() (job.Config, error) {
 // defaultEnv is the variable that holds its password by default.
 func (e *Endpoint) server(key, defaultEnv string) job.Server {
 	return job.Server{URL: e.URL, TLS: e.TLS, AllowPlaintext: e.AllowPlaintext, TLSSkipVerify: e.TLSSkipVerify,
-		CAFile: e.CAFile, Timeout: e.Timeout, Connections: e.Connections,
+		CAFile: e.CAFile, TLSFingerprint: e.TLSFingerprint, Timeout: e.Timeout, Connections: e.Connections,
 		Password: func(ctx context.Context, name string) (string, error) {
 			return e.password(ctx, key, defaultEnv, name)
 		}}

@@ -14,6 +14,7 @@ type JobFlags struct {
 	ConfigFile string
 	Sources    []string
 	Folder     string
+	SourceTLS  sourceTLS // --source-ca-file, ... (tlsflags.go)
 }
 
 // AddFlags adds the flags; those that name config keys are bound to them
@@ -27,6 +28,7 @@ func (o *JobFlags) AddFlags(f *pflag.FlagSet) {
 	f.String("dedup", "", "dedup scope of the migration: account, folder or off (dedup)")
 	f.Int("connections", 0, "IMAP connections to the target (target.connections)")
 	f.Duration("lock-timeout", 0, "wait this long for another run to release the state file (lock_timeout)")
+	o.addTLSFlags(f)
 }
 
 // flagKeys are the config keys that flags set.
@@ -55,10 +57,13 @@ func (o *JobFlags) load(f *pflag.FlagSet) (*Config, error) {
 
 // config loads the configuration, with --source replacing its sources.
 func (o *JobFlags) config(v *viper.Viper) (*Config, error) {
+	if err := o.SourceTLS.check(len(o.Sources)); err != nil {
+		return nil, err
+	}
 	if len(o.Sources) > 0 {
 		var list []map[string]any
 		for _, s := range o.Sources {
-			list = append(list, map[string]any{"url": s, "folder": o.Folder})
+			list = append(list, o.SourceTLS.item(map[string]any{"url": s, "folder": o.Folder}))
 		}
 		v.Set("sources", list)
 	}

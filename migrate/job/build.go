@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mailferry/mailferry/internal/mailnet"
 	"github.com/mailferry/mailferry/migrate"
 	"github.com/mailferry/mailferry/source"
 	_ "github.com/mailferry/mailferry/source/all" // every archive kind
@@ -114,6 +115,7 @@ func openTarget(ctx context.Context, e *Server, log *slog.Logger) (*imap.Target,
 	if err != nil {
 		return nil, err
 	}
+	e.warnSkipVerify(log, "target", srv)
 	mode := imap.TLSStartTLS
 	switch {
 	case srv.Plain:
@@ -139,7 +141,7 @@ func sourceSpecs(ctx context.Context, sources []Source, log *slog.Logger) ([]mig
 		if kind, p, ok := source.ParseArchiveURL(s.URL); ok {
 			spec, err = archiveSpec(s, kind, p, log)
 		} else {
-			spec, err = pop3Spec(ctx, s, i)
+			spec, err = pop3Spec(ctx, s, i, log)
 		}
 		if err != nil {
 			return nil, err
@@ -150,7 +152,7 @@ func sourceSpecs(ctx context.Context, sources []Source, log *slog.Logger) ([]mig
 }
 
 // pop3Spec makes the spec of the POP3 source sources[i].
-func pop3Spec(ctx context.Context, s *Source, i int) (migrate.SourceSpec, error) {
+func pop3Spec(ctx context.Context, s *Source, i int, log *slog.Logger) (migrate.SourceSpec, error) {
 	var none migrate.SourceSpec
 	srv, err := s.Parse("pop3")
 	if err != nil {
@@ -164,6 +166,7 @@ func pop3Spec(ctx context.Context, s *Source, i int) (migrate.SourceSpec, error)
 	if err != nil {
 		return none, err
 	}
+	s.warnSkipVerify(log, "source", srv)
 	mode := pop3.TLSStartTLS
 	switch {
 	case srv.Plain:
@@ -182,7 +185,18 @@ func pop3Spec(ctx context.Context, s *Source, i int) (migrate.SourceSpec, error)
 		return none, configErrorf("sources[%d].delete: %v", i, err)
 	}
 	return migrate.SourceSpec{Name: srv.Name(), Folder: folder, Delete: del,
-		Open: func(ctx context.Context) (source.Source, error) { return pop3.Dial(ctx, opts) }}, nil
+		Open: func(ctx context.Context) (source.Source, error) {
+			src, err := pop3.Dial(ctx, opts)
+			if errors.Is(err, mailnet.ErrTLS) {
+				// A certificate or scheme error: name the source as the
+				// target's are named.
+				return nil, &migrate.ConnectError{What: "source " + srv.Name(), Err: err}
+			}
+			if err != nil {
+				return nil, err
+			}
+			return src, nil
+		}}, nil
 }
 
 // archiveSpec makes the spec of an archive source. The path is made

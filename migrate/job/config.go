@@ -44,11 +44,17 @@ type Server struct {
 	// STARTTLS otherwise) or "none" (needs AllowPlaintext).
 	TLS            string
 	AllowPlaintext bool
-	TLSSkipVerify  bool
+	// TLSSkipVerify accepts any certificate; Build logs a warning each
+	// time.
+	TLSSkipVerify bool
 	// CAFile is a PEM file of the certificates to trust instead of the
 	// system's.
-	CAFile  string
-	Timeout time.Duration
+	CAFile string
+	// TLSFingerprint pins the server's certificate: "sha256:" and the hex
+	// SHA-256 of its DER bytes (pairs may be separated by ':'). Exactly
+	// that certificate is accepted, trusted or not, and no other.
+	TLSFingerprint string
+	Timeout        time.Duration
 	// Connections is how many connections to open (the target only).
 	Connections int
 	// Password returns the password of the server that name names (as

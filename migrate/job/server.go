@@ -3,11 +3,17 @@ package job
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mailferry/mailferry/internal/mailnet"
 )
 
 // Addr is a Server's URL taken apart.
@@ -54,6 +60,9 @@ func (e *Server) Parse(proto string) (Addr, error) {
 	}
 	s.Addr = net.JoinHostPort(s.Host, strconv.Itoa(port))
 	s.Implicit = s.Scheme == proto+"s"
+	if err := e.checkTLS(s); err != nil {
+		return Addr{}, configErrorf("url %q: %v", Redact(e.URL), err)
+	}
 	switch e.TLS {
 	case "":
 	case "none":
@@ -85,10 +94,45 @@ func Redact(raw string) string {
 	return u.String()
 }
 
+// checkTLS checks that the certificate settings agree: one way to accept
+// an untrusted certificate at most, none with tls: none.
+func (e *Server) checkTLS(a Addr) error {
+	if e.TLSFingerprint != "" {
+		if _, err := mailnet.ParseFingerprint(e.TLSFingerprint); err != nil {
+			return fmt.Errorf("tls_fingerprint: %v", err)
+		}
+	}
+	var set []string
+	for _, o := range []struct {
+		name string
+		on   bool
+	}{{"ca_file", e.CAFile != ""}, {"tls_fingerprint", e.TLSFingerprint != ""}, {"tls_skip_verify", e.TLSSkipVerify}} {
+		if o.on {
+			set = append(set, o.name)
+		}
+	}
+	switch {
+	case e.TLS == "none" && len(set) > 0:
+		return fmt.Errorf("%s has no use with tls: none", set[0])
+	case len(set) > 1 && e.TLSFingerprint != "":
+		return fmt.Errorf("tls_fingerprint accepts exactly one certificate; leave out %s", strings.Join(slices.DeleteFunc(set, func(s string) bool { return s == "tls_fingerprint" }), " and "))
+	case len(set) > 1 && e.TLSSkipVerify:
+		return errors.New("tls_skip_verify accepts any certificate; leave out ca_file")
+	}
+	return nil
+}
+
 // tlsConfig builds the TLS settings for a server: certificates are
-// verified unless the user opts out.
+// verified unless the user pins one or opts out.
 func (e *Server) tlsConfig(a Addr) (*tls.Config, error) {
 	cfg := &tls.Config{ServerName: a.Host, MinVersion: tls.VersionTLS12, InsecureSkipVerify: e.TLSSkipVerify}
+	if e.TLSFingerprint != "" {
+		pin, err := mailnet.ParseFingerprint(e.TLSFingerprint)
+		if err != nil {
+			return nil, configErrorf("tls_fingerprint: %v", err)
+		}
+		mailnet.Pin(cfg, pin)
+	}
 	if e.CAFile != "" {
 		pem, err := os.ReadFile(e.CAFile)
 		if err != nil {
@@ -101,4 +145,13 @@ func (e *Server) tlsConfig(a Addr) (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
+}
+
+// warnSkipVerify logs, on every run, that the certificate of the server
+// a names is not checked.
+func (e *Server) warnSkipVerify(log *slog.Logger, who string, a Addr) {
+	if e.TLSSkipVerify && !a.Plain {
+		log.Warn("tls_skip_verify: the certificate of "+who+" "+a.Name()+" is not checked: anyone on the way can pose as the server "+
+			"and read the password and the mail; pin the certificate with tls_fingerprint instead", "server", a.Name())
+	}
 }

@@ -103,9 +103,13 @@ var errClosed = errors.New("pop3: session closed")
 // Dial connects, reads the greeting, asks CAPA, sets up TLS and
 // authenticates. Its errors wrap source.ErrAuth when the credentials are
 // refused and are source.TemporaryError for network errors and [IN-USE]
-// or [SYS/TEMP] replies. A certificate that does not verify, a server
-// without STLS in TLSStartTLS mode and a plaintext injection are
-// permanent errors. If ctx ends, Dial returns ctx.Err().
+// or [SYS/TEMP] replies. A certificate that does not verify or is not the
+// pinned one (*mailnet.CertError), the wrong TLS mode for the port
+// (*mailnet.SchemeError: a server silent for a few seconds on a plain
+// connection that then completes a TLS handshake, or one answering in
+// plain text to TLSImplicit), a server without STLS in TLSStartTLS mode
+// and a plaintext injection are permanent errors; the first two are
+// marked mailnet.ErrTLS. If ctx ends, Dial returns ctx.Err().
 func Dial(ctx context.Context, opts Options) (*Source, error) {
 	opts.applyDefaults()
 	raw, err := opts.dial(ctx)
@@ -155,8 +159,8 @@ func (s *Source) open(ctx context.Context) error {
 			return err
 		}
 	}
-	if _, err := s.readStatus(); err != nil {
-		return fmt.Errorf("pop3 greeting: %w", err)
+	if err := s.greeting(ctx); err != nil {
+		return err
 	}
 	if err := s.capa(); err != nil {
 		return err
@@ -174,6 +178,27 @@ func (s *Source) open(ctx context.Context) error {
 	}
 	// RFC 2449: capabilities may change once authenticated.
 	return s.capa()
+}
+
+// greeting reads the server's greeting. On a plain-text connection a
+// server silent for a few seconds is probed for TLS: a pop3:// URL for a
+// pop3s:// port fails then at once, with a *mailnet.SchemeError, instead
+// of waiting for the timeout.
+func (s *Source) greeting(ctx context.Context) error {
+	var w *mailnet.GreetingWatch
+	if s.opts.TLS != TLSImplicit {
+		w = mailnet.WatchGreeting(ctx, s.opts.Dialer, s.opts.Addr, s.opts.Timeout, func() { s.raw.Close() })
+	}
+	_, err := s.readStatus()
+	if w != nil && w.Stop() {
+		err = &mailnet.SchemeError{Addr: s.opts.Addr, Proto: "pop3", TLS: true}
+		s.breakSession(err)
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("pop3 greeting: %w", err)
+	}
+	return nil
 }
 
 // utf8 turns on UTF-8 mode (RFC 6856) when the server announces UTF8: a
@@ -243,13 +268,15 @@ func (s *Source) handshake(ctx context.Context) error {
 }
 
 // tlsError classifies a handshake failure: a certificate that does not
-// verify is permanent, a network failure temporary.
+// verify or is not the pinned one (*mailnet.CertError) and a plain-text
+// server under pop3s:// (*mailnet.SchemeError) are permanent, a network
+// failure temporary.
 func (s *Source) tlsError(err error) error {
-	var cve *tls.CertificateVerificationError
 	var ne net.Error
+	if e := mailnet.ExplainHandshake(err, mailnet.RoleSource, "pop3", s.opts.Addr, s.opts.TLS == TLSImplicit); e != nil {
+		return e
+	}
 	switch {
-	case errors.As(err, &cve):
-		return fmt.Errorf("pop3 tls: server certificate not trusted: %w", err)
 	case errors.As(err, &ne), errors.Is(err, net.ErrClosed):
 		return source.Temporary(fmt.Errorf("pop3 tls: %w", err))
 	}

@@ -65,8 +65,12 @@ type Session struct {
 }
 
 // Dial opens, protects and authenticates one connection, all within
-// cfg.Timeout. Errors (wrapped with "connect to Addr"): ctx.Err() when
-// ctx ends; a TLS verification error as crypto/tls returns it; a STARTTLS
+// cfg.Timeout. Errors (wrapped with "connect to Addr" unless they name it
+// already): ctx.Err() when ctx ends; a *mailnet.CertError (wrapping the
+// TLS verification error as crypto/tls returns it, or a
+// *mailnet.PinError) and a *mailnet.SchemeError (imap:// on a port that
+// speaks TLS at once, or imaps:// on one that answers in plain text),
+// both permanent and marked mailnet.ErrTLS; a STARTTLS
 // refused or followed by injected data, permanent; mailnet.ErrAuth when
 // the server refuses the credentials; mailnet.Temporary for network
 // failures, timeouts, a BYE greeting and [UNAVAILABLE] logins.
@@ -91,6 +95,9 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 			_ = s.Conn.Close()
 		}
 		err = Explain(ctx, reason, cfg.Timeout, err)
+		if errors.Is(err, mailnet.ErrTLS) {
+			return nil, err // it names the server already
+		}
 		return nil, fmt.Errorf("connect to %s: %w", cfg.Addr, err)
 	}
 	return s, nil
@@ -117,12 +124,14 @@ func open(ctx context.Context, cfg *Config, setRaw func(net.Conn)) (*Session, er
 		if err = s.handshake(ctx, cfg.tlsFor(host)); err == nil {
 			err = s.greet(false)
 		}
+		err = explainTLS(err, cfg.Addr, true)
 	case mailnet.TLSStartTLS:
-		if err = s.greet(true); err == nil {
+		if err = s.greetPlain(ctx, cfg, nc, true); err == nil {
 			err = s.startTLS(ctx, cfg.tlsFor(host))
 		}
+		err = explainTLS(err, cfg.Addr, false)
 	case mailnet.TLSNone:
-		err = s.greet(false)
+		err = s.greetPlain(ctx, cfg, nc, false)
 	default:
 		err = fmt.Errorf("unknown TLS mode %d", cfg.TLS)
 	}
@@ -168,6 +177,32 @@ func (s *Session) startTLS(ctx context.Context, cfg *tls.Config) error {
 		return fmt.Errorf("starttls: %w", err)
 	}
 	return nil
+}
+
+// greetPlain reads the greeting on a plain-text connection. A server
+// silent for a few seconds is probed for TLS: an imap:// URL for an
+// imaps:// port fails then at once, with a *mailnet.SchemeError, instead
+// of waiting for the timeout.
+func (s *Session) greetPlain(ctx context.Context, cfg *Config, nc net.Conn, beforeTLS bool) error {
+	w := mailnet.WatchGreeting(ctx, cfg.Dialer, cfg.Addr, cfg.Timeout, func() { _ = nc.Close() })
+	err := s.greet(beforeTLS)
+	if w.Stop() {
+		return &mailnet.SchemeError{Addr: cfg.Addr, Proto: "imap", TLS: true}
+	}
+	return err
+}
+
+// explainTLS makes a certificate error a *mailnet.CertError and, when
+// implicit, a plain-text answer to the handshake a *mailnet.SchemeError;
+// other errors stay as they are.
+func explainTLS(err error, addr string, implicit bool) error {
+	if err == nil {
+		return nil
+	}
+	if e := mailnet.ExplainHandshake(err, mailnet.RoleTarget, "imap", addr, implicit); e != nil {
+		return e
+	}
+	return err
 }
 
 // greet reads the greeting, noting its capabilities; BYE is temporary,
