@@ -162,11 +162,14 @@ func printCheck(w io.Writer, rep *job.CheckReport, statePath string, now time.Ti
 // printServer writes how a server was reached: login, TLS, certificate.
 func printServer(w io.Writer, s *job.ServerCheck, now time.Time) {
 	if s.Err != nil {
-		fmt.Fprintf(w, "  %-13s FAILED (%s): %s\n", "login:", s.Security, printable(s.Err.Error()))
+		// The error's first line; a certificate error's advice follows
+		// below the certificate and again at the end.
+		first, _, _ := strings.Cut(s.Err.Error(), "\n")
+		fmt.Fprintf(w, "  %-13s FAILED (%s): %s\n", "login:", s.Security, printable(first))
 		var cve *tls.CertificateVerificationError
 		if errors.As(s.Err, &cve) && len(cve.UnverifiedCertificates) > 0 {
 			printCert(w, cve.UnverifiedCertificates[0], now)
-			fmt.Fprintf(w, "  %-13s not trusted: compare the fingerprint with the server's, then set ca_file (or tls_skip_verify)\n", "")
+			fmt.Fprintf(w, "  %-13s not trusted: compare the fingerprint with the server's, then pin it (tls_fingerprint), or set ca_file or tls_skip_verify\n", "")
 		}
 		return
 	}
