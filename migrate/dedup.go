@@ -55,7 +55,10 @@ func (d *dedup) claimKey(it *item) claimKey {
 // record when this run would have copied it). The reader claimed the
 // item's key in source order, so an earlier copy from this run is
 // committed by now.
-func (d *dedup) copiedBefore(it *item) (rec state.KeyRecord, found bool, err error) {
+//
+// With Options.Recheck a record counts only when the target folder it
+// names still holds its UID (as read at this run, or made by it).
+func (d *dedup) copiedBefore(ctx context.Context, it *item) (rec state.KeyRecord, found bool, err error) {
 	if d.scope == DedupOff {
 		return rec, false, nil
 	}
@@ -69,6 +72,15 @@ func (d *dedup) copiedBefore(it *item) (rec state.KeyRecord, found bool, err err
 		}
 		if d.scope == DedupFolder && rec.Folder != it.folder {
 			continue
+		}
+		if d.r.opts.Recheck {
+			held, err := d.r.holds(ctx, rec.Folder, rec.UID, d.r.retried(it))
+			if err != nil {
+				return rec, false, err
+			}
+			if !held {
+				continue
+			}
 		}
 		return rec, true, nil
 	}
