@@ -233,6 +233,7 @@ type Failure struct {
 type Report struct {
 	Start, End time.Time
 	DryRun     bool
+	Recheck    bool  // the run looked for the messages done before in the target (Options.Recheck)
 	Listed     int   // messages the sources hold
 	Known      int   // done by an earlier run: not read again
 	Copied     int   // appended (in a dry run: would be)

@@ -66,7 +66,7 @@ func newRun(m *Migrator) *run {
 	r.index.recheck = r.opts.Recheck
 	r.limit = newLimiter(r.opts.MaxBytesPerSecond, time.Now, sleepCtx)
 	r.names = newFolderResolver(m.Target, &r.opts)
-	r.rep.Start, r.rep.DryRun = time.Now(), r.opts.DryRun
+	r.rep.Start, r.rep.DryRun, r.rep.Recheck = time.Now(), r.opts.DryRun, r.opts.Recheck
 	return r
 }
 
