@@ -242,8 +242,10 @@ type Report struct {
 	Duplicates int   // same message copied from elsewhere
 	Vanished   int   // gone from the source before it could be read
 	Recovered  int   // pending records of a killed run found in the target
-	Restored   int   // done by an earlier run, missing from the target, appended again (Options.Recheck); their octets count in Bytes
-	Filtered   int   // left out by a source's Filter (not recorded as done)
+	Restored   int   // done by an earlier run, missing from the target, appended again (Options.Recheck)
+	// RestoredBytes are the octets of the restored messages (not in Bytes).
+	RestoredBytes int64
+	Filtered      int // left out by a source's Filter (not recorded as done)
 	// Deleted is the number of messages deleted from sources with a
 	// DeletePolicy; DeleteKept those not due yet (keep-days), and
 	// DeleteUnconfirmed those copied but not found in the target as

@@ -177,7 +177,7 @@ func (r *run) event(e Event) {
 		r.rep.Bytes += e.Bytes
 	case EventRestored:
 		r.rep.Restored++
-		r.rep.Bytes += e.Bytes
+		r.rep.RestoredBytes += e.Bytes
 	case EventFiltered:
 		r.rep.Filtered++
 	case EventPresent:

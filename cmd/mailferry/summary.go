@@ -21,7 +21,12 @@ func printSummary(w io.Writer, rep *migrate.Report) {
 	fmt.Fprintf(w, "%-16s %d\n", "duplicates:", rep.Duplicates)
 	fmt.Fprintf(w, "%-16s %d\n", "done before:", rep.Known)
 	if rep.Restored > 0 || rep.Recheck {
-		fmt.Fprintf(w, "%-16s %d (done before, missing from the target, copied again: --recheck)\n", "restored:", rep.Restored)
+		restored := "restored:"
+		if rep.DryRun {
+			restored = "would restore:"
+		}
+		fmt.Fprintf(w, "%-16s %d (%s; done before, missing from the target, copied again: --recheck)\n", restored,
+			rep.Restored, humanBytes(rep.RestoredBytes))
 	}
 	if rep.Filtered > 0 {
 		fmt.Fprintf(w, "%-16s %d (since, before, max_message_size; not recorded as done)\n", "skipped by filter:", rep.Filtered)
