@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -40,6 +41,8 @@ type rig struct {
 	filter migrate.Filter
 	// event, when set, is told of each event of a run.
 	event func(migrate.Event)
+	// folder is the POP3 source's target folder ("": INBOX).
+	folder string
 }
 
 func newRig(t *testing.T, msgs [][]byte) *rig {
@@ -96,7 +99,7 @@ func (r *rig) runErr(ctx context.Context) (*migrate.Report, error) {
 	}
 	popOpts := pop3.Options{Addr: r.pop.Addr, TLS: pop3.TLSNone, Username: "u", Password: "pop-secret"}
 	m := &migrate.Migrator{Target: t, State: st, Options: r.opts, Event: r.event, Sources: []migrate.SourceSpec{{
-		Name: "pop3://u@test", Folder: "INBOX", Delete: r.delete, Filter: r.filter,
+		Name: "pop3://u@test", Folder: cmp.Or(r.folder, "INBOX"), Delete: r.delete, Filter: r.filter,
 		Open: func(ctx context.Context) (source.Source, error) {
 			s, err := pop3.Dial(ctx, popOpts)
 			switch {

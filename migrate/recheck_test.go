@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2/imapclient"
+
 	"github.com/mailferry/mailferry/migrate"
 )
 
@@ -168,4 +170,59 @@ func TestMaxBytesPerSecondCopiesExactly(t *testing.T) {
 		t.Fatalf("copied %d, want %d", rep.Copied, len(msgs))
 	}
 	wantOnce(t, r.inbox(), msgs)
+}
+
+// A whole folder lost on the target: recheck creates it again and
+// restores its messages.
+func TestRecheckRestoresDeletedFolder(t *testing.T) {
+	msgs := tricky()
+	r := newRig(t, msgs)
+	r.folder = "Old/Mail"
+	r.run()
+	c, err := imapclient.DialInsecure(r.imap.Addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("u", "imap-secret").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete("Old/Mail").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	r.opts.Recheck = true
+	rep := r.run()
+	if rep.Restored != len(msgs) || rep.Copied != 0 || rep.Failed() != 0 {
+		t.Fatalf("recheck: restored %d copied %d failed %d, want %d/0/0", rep.Restored, rep.Copied, rep.Failed(), len(msgs))
+	}
+	got, err := r.imap.Messages("Old/Mail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOnce(t, got, msgs)
+}
+
+// With dedup: off every source message has its own copy: recheck
+// restores each missing one, and a copy put back by hand stands for one
+// source message only.
+func TestRecheckDedupOff(t *testing.T) {
+	same := msg("same@x", "twice in the maildrop")
+	msgs := append(tricky(), same, same)
+	r := newRig(t, msgs)
+	r.opts.Dedup = migrate.DedupOff
+	if rep := r.run(); rep.Copied != len(msgs) {
+		t.Fatalf("first run copied %d, want %d", rep.Copied, len(msgs))
+	}
+	expunge(t, r.imap, "imap-secret", "INBOX", []byte("twice in the maildrop"))
+	expunge(t, r.imap, "imap-secret", "INBOX", []byte("plain"))
+	seedTarget(t, r, same)
+	r.opts.Recheck = true
+	rep := r.run()
+	if rep.Restored != 2 || rep.Present != 1 || rep.Copied != 0 {
+		t.Fatalf("recheck: restored %d present %d copied %d, want 2/1/0", rep.Restored, rep.Present, rep.Copied)
+	}
+	wantOnce(t, r.inbox(), msgs)
+	if rep := r.run(); rep.Restored != 0 || rep.Present != 0 || rep.Known != len(msgs) {
+		t.Fatalf("second recheck: restored %d present %d known %d, want 0/0/%d", rep.Restored, rep.Present, rep.Known, len(msgs))
+	}
 }
