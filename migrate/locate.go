@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"sync"
 
 	"github.com/mailferry/mailferry/migrate/identity"
@@ -77,11 +78,13 @@ func newIndexCache(t target.Target, st Store) *indexCache {
 		made: map[folderUID]bool{}}
 }
 
-// holds reports whether folder holds the message uid: as the folder was
-// read from the target at this run, or because this run committed it
-// there. UID 0 (not reported by the server) is never held: the message is
-// looked for by its identity instead.
-func (c *indexCache) holds(ctx context.Context, folder string, uid uint32) (bool, error) {
+// holds reports whether folder holds the message uid, of dedup key key:
+// as the folder was read from the target at this run, or because this
+// run committed it there. UID 0 (not reported by the server) is never
+// held: the message is looked for by its identity instead. A message of
+// that UID with another Message-ID is not this one (the folder was made
+// anew and its UIDs start again).
+func (c *indexCache) holds(ctx context.Context, folder string, uid uint32, key string) (bool, error) {
 	if uid == 0 {
 		return false, nil
 	}
@@ -95,7 +98,10 @@ func (c *indexCache) holds(ctx context.Context, folder string, uid uint32) (bool
 	if err != nil {
 		return false, err
 	}
-	_, ok := fi.byUID[uid]
+	e, ok := fi.byUID[uid]
+	if ok && strings.HasPrefix(key, "<") {
+		ok = "<"+identity.ParseMessageID(e.MessageID)+">" == key
+	}
 	return ok, nil
 }
 

@@ -190,6 +190,22 @@ func TestRecheckRestoresDeletedFolder(t *testing.T) {
 	if err := c.Delete("Old/Mail").Wait(); err != nil {
 		t.Fatal(err)
 	}
+	// Made anew by the user, with another message: its UIDs start again,
+	// and UID 1 is not the message the state recorded as UID 1.
+	if err := c.Create("Old/Mail", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	other := msg("other@x", "the user's own")
+	ac := c.Append("Old/Mail", int64(len(other)), nil)
+	if _, err := ac.Write(other); err != nil {
+		t.Fatal(err)
+	}
+	if err := ac.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := ac.Wait(); err != nil || data.UID != 1 {
+		t.Fatalf("the user's message: UID %v, %v; want UID 1", data, err)
+	}
 	r.opts.Recheck = true
 	rep := r.run()
 	if rep.Restored != len(msgs) || rep.Copied != 0 || rep.Failed() != 0 {
@@ -199,7 +215,7 @@ func TestRecheckRestoresDeletedFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantOnce(t, got, msgs)
+	wantOnce(t, got, append(msgs, other))
 }
 
 // With dedup: off every source message has its own copy: recheck
