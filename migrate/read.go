@@ -329,15 +329,16 @@ func (f Filter) refuses(date time.Time, size int64) string {
 	case date.IsZero():
 		return ""
 	case !f.Since.IsZero() && date.Before(f.Since):
-		return fmt.Sprintf("dated %s, before since %s", date.Format(time.RFC3339), f.Since.Format(time.RFC3339))
+		return fmt.Sprintf("dated %s, before the since date %s", date.Format(time.RFC3339), f.Since.Format(time.RFC3339))
 	case !f.Before.IsZero() && !date.Before(f.Before):
-		return fmt.Sprintf("dated %s, not before before %s", date.Format(time.RFC3339), f.Before.Format(time.RFC3339))
+		return fmt.Sprintf("dated %s, not before the before date %s", date.Format(time.RFC3339), f.Before.Format(time.RFC3339))
 	}
 	return ""
 }
 
 // internalDate is the date an APPEND of it gives the server: the
-// source's, else the header Date's (zero if neither).
+// source's, else the headers' (identity.ID.Date: the newest Received:,
+// else Date:), zero if none.
 func internalDate(it *item) time.Time {
 	if !it.ref.Date.IsZero() {
 		return it.ref.Date

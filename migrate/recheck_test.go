@@ -136,7 +136,7 @@ func TestFiltersSkipCountAndLeaveForLater(t *testing.T) {
 		why = append(why, e.Err.Error())
 	}
 	slices.Sort(why)
-	for i, want := range []string{"larger than max_message_size", "before since", "not before before"} {
+	for i, want := range []string{"larger than max_message_size", "before the since date", "not before the before date"} {
 		found := false
 		for _, w := range why {
 			found = found || strings.Contains(w, want)

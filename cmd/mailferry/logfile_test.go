@@ -25,7 +25,7 @@ func TestEventLogLines(t *testing.T) {
 			MessageID: "m1@x", Folder: "INBOX", UID: 4, Bytes: 100})
 		l.Event(migrate.Event{Kind: migrate.EventRetry, Source: "pop3://a@x", Err: errors.New("reset")})
 		l.Event(migrate.Event{Kind: migrate.EventFiltered, Source: "pop3://a@x", Ref: source.Ref{ID: "u2"},
-			Folder: "INBOX", Err: errors.New("dated 2020-01-01T00:00:00Z, before since 2022-01-01T00:00:00Z")})
+			Folder: "INBOX", Err: errors.New("dated 2020-01-01T00:00:00Z, before the since date 2022-01-01T00:00:00Z")})
 		l.Event(migrate.Event{Kind: migrate.EventRestored, Source: "pop3://a@x", Ref: source.Ref{ID: "u3"},
 			MessageID: "m3@x", Folder: "INBOX", UID: 9})
 		if err := l.Close(); err != nil {
