@@ -39,6 +39,7 @@ var errCommitterStopped = errors.New("state: the committer has stopped")
 // target.
 func (c *committer) commit(it *item, uid uint32, st state.RefState, kind EventKind) error {
 	c.r.index.claimCopy(it.folder, uid, it.id)
+	c.r.index.madeCopy(it.folder, uid)
 	k := it.pending
 	k.Pending, k.UID = false, uid
 	req := commitReq{it: it, kind: kind, op: state.CommitOp{Key: k, Source: it.spec.Name, RefID: it.ref.ID,
@@ -101,7 +102,9 @@ func (c *committer) commitAll(batch []commitReq) error {
 	err := c.r.m.State.CommitAll(context.Background(), ops)
 	for _, req := range batch {
 		if err == nil {
-			c.r.event(req.it.event(req.kind, nil))
+			e := req.it.event(req.kind, nil)
+			e.UID = req.op.Ref.UID
+			c.r.event(e)
 		}
 		req.it.release()
 	}

@@ -55,7 +55,10 @@ func (d *dedup) claimKey(it *item) claimKey {
 // record when this run would have copied it). The reader claimed the
 // item's key in source order, so an earlier copy from this run is
 // committed by now.
-func (d *dedup) copiedBefore(it *item) (rec state.KeyRecord, found bool, err error) {
+//
+// With Options.Recheck a record counts only when the target folder it
+// names still holds its UID (as read at this run, or made by it).
+func (d *dedup) copiedBefore(ctx context.Context, it *item) (rec state.KeyRecord, found bool, err error) {
 	if d.scope == DedupOff {
 		return rec, false, nil
 	}
@@ -69,6 +72,15 @@ func (d *dedup) copiedBefore(it *item) (rec state.KeyRecord, found bool, err err
 		}
 		if d.scope == DedupFolder && rec.Folder != it.folder {
 			continue
+		}
+		if d.r.opts.Recheck {
+			held, err := d.r.holds(ctx, rec.Folder, rec.UID, rec.Key, d.r.retried(it))
+			if err != nil {
+				return rec, false, err
+			}
+			if !held {
+				continue
+			}
 		}
 		return rec, true, nil
 	}
@@ -86,9 +98,24 @@ func (d *dedup) wouldCopy(it *item) {
 
 // inTarget returns the UID of the message in its target folder, if the
 // folder holds it already. A lookup that fails is tried again.
+//
+// With dedup: off only a message to redo (Options.Recheck) is looked
+// for: a copy that no other source message's record claims, in this run
+// or in the state.
 func (d *dedup) inTarget(ctx context.Context, it *item) (uid uint32, found bool, err error) {
 	if d.scope == DedupOff {
-		return 0, false, nil
+		if !it.redo {
+			return 0, false, nil
+		}
+		err = d.r.opts.retryTarget(ctx, "index", d.r.retried(it), func(bool) (err error) {
+			uid, found, err = d.r.index.findOwn(ctx, state.KeyRecord{Key: it.id.Key, Folder: it.folder}, it.id, false)
+			if err != nil || !found {
+				return err
+			}
+			found, err = d.r.index.claim(it.folder, uid, claimOf(it.id.Key, it.id.BodyHash, refTag(it.spec.Name, it.ref.ID)))
+			return err
+		})
+		return uid, found, err
 	}
 	err = d.r.opts.retryTarget(ctx, "index", d.r.retried(it), func(bool) (err error) {
 		uid, found, err = d.r.index.locate(ctx, it.folder, it.id, false)

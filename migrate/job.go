@@ -58,7 +58,31 @@ type SourceSpec struct {
 	// Archive marks a local archive (never changed by a run): archives are
 	// read before the other sources (see readingOrder).
 	Archive bool
+	// Filter, when not zero, leaves out the messages it does not take:
+	// they are counted (Report.Filtered), not copied, and not recorded
+	// in the state, so that a run with another filter copies them.
+	Filter Filter
 }
+
+// A Filter picks the messages of a source to copy. A message's date is
+// the one the engine gives its APPEND as the internal date: the source's
+// (source.Ref.Date: a POP3 message has none, an mbox message its From_
+// line's, a Maildir file its time), else the date of its newest
+// Received: header, else its Date: header (identity.InternalDate). A
+// message with none of these is taken by the date bounds. Its size is the exact size
+// of its bytes as read (CRLF line ends); a source that announces exact
+// sizes (POP3 LIST, mbox) lets a message too large be left unread.
+type Filter struct {
+	// Since, when not zero, takes messages dated at or after it.
+	Since time.Time
+	// Before, when not zero, takes messages dated before it.
+	Before time.Time
+	// MaxSize, when above 0, takes messages of at most that many octets.
+	MaxSize int64
+}
+
+// IsZero reports whether f takes every message.
+func (f Filter) IsZero() bool { return f == Filter{} }
 
 // A DeletePolicy says which copied messages a run removes from their
 // source (a POP3 maildrop): those whose copy is durable in the state, that
@@ -97,6 +121,16 @@ type Options struct {
 	Backoff        time.Duration // first wait before a retry; doubles, with jitter
 	MaxBackoff     time.Duration
 	Logger         *slog.Logger
+
+	// Recheck distrusts the state's records of messages done: each is
+	// looked for in the target folder that holds it, as read from the
+	// server at this run, and one that is missing is copied again
+	// (EventRestored), once. A message found, under whatever UID, is not
+	// copied; its records are updated.
+	Recheck bool
+	// MaxBytesPerSecond, when above 0, bounds the rate at which message
+	// bytes are sent to the target, over all connections together.
+	MaxBytesPerSecond int64
 
 	// Now is the clock, for DeletePolicy.KeepFor; nil means time.Now.
 	Now func() time.Time
@@ -162,10 +196,13 @@ const (
 	EventFailed                     // could not be copied; Err says why
 	EventVanished                   // the source no longer had it
 	EventRetry                      // a transient error; Err says which, the engine retries
+	EventRestored                   // done by an earlier run but missing from the target: appended again (Options.Recheck)
+	EventFiltered                   // left out by the source's Filter; Err says why
 )
 
 func (k EventKind) String() string {
-	return [...]string{"listed", "copied", "present", "duplicate", "failed", "vanished", "retry"}[k]
+	return [...]string{"listed", "copied", "present", "duplicate", "failed", "vanished", "retry",
+		"restored", "filtered"}[k]
 }
 
 // An Event reports progress. Events reach Migrator.Event one at a time.
@@ -177,6 +214,13 @@ type Event struct {
 	Count  int   // EventListed: messages to read
 	Bytes  int64 // EventListed: their octets as the source announced them (Ref.ApproxSize: exact or estimated); otherwise the message's, as read (0 when it was not read)
 	Err    error
+	// MessageID is the message's Message-ID without angle brackets, ""
+	// when it has none or was not read.
+	MessageID string
+	// UID is the message's UID in Folder, when known: EventCopied,
+	// EventRestored and EventPresent (0 when the server did not report
+	// one), EventDuplicate (the earlier copy's).
+	UID uint32
 }
 
 // A Failure is one message that could not be copied.
@@ -189,6 +233,7 @@ type Failure struct {
 type Report struct {
 	Start, End time.Time
 	DryRun     bool
+	Recheck    bool  // the run looked for the messages done before in the target (Options.Recheck)
 	Listed     int   // messages the sources hold
 	Known      int   // done by an earlier run: not read again
 	Copied     int   // appended (in a dry run: would be)
@@ -197,6 +242,10 @@ type Report struct {
 	Duplicates int   // same message copied from elsewhere
 	Vanished   int   // gone from the source before it could be read
 	Recovered  int   // pending records of a killed run found in the target
+	Restored   int   // done by an earlier run, missing from the target, appended again (Options.Recheck)
+	// RestoredBytes are the octets of the restored messages (not in Bytes).
+	RestoredBytes int64
+	Filtered      int // left out by a source's Filter (not recorded as done)
 	// Deleted is the number of messages deleted from sources with a
 	// DeletePolicy; DeleteKept those not due yet (keep-days), and
 	// DeleteUnconfirmed those copied but not found in the target as

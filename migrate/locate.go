@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"sync"
 
 	"github.com/mailferry/mailferry/migrate/identity"
@@ -40,6 +41,12 @@ type indexCache struct {
 	// the same for every copy the state records, read once when needed.
 	claims    map[folderUID]uint64
 	committed map[string]*committedCopies
+
+	// recheck reads every folder from the target, whatever the state
+	// says of it (Options.Recheck); made holds the copies this run
+	// committed, which the folders as read do not show.
+	recheck bool
+	made    map[folderUID]bool
 }
 
 // folderUID names a target message.
@@ -67,7 +74,45 @@ type folderIndex struct {
 
 func newIndexCache(t target.Target, st Store) *indexCache {
 	return &indexCache{t: t, state: st, folders: map[string]*folderIndex{}, ids: map[folderUID]identity.ID{},
-		read: map[string]bool{}, claims: map[folderUID]uint64{}, committed: map[string]*committedCopies{}}
+		read: map[string]bool{}, claims: map[folderUID]uint64{}, committed: map[string]*committedCopies{},
+		made: map[folderUID]bool{}}
+}
+
+// holds reports whether folder holds the message uid, of dedup key key:
+// as the folder was read from the target at this run, or because this
+// run committed it there. UID 0 (not reported by the server) is never
+// held: the message is looked for by its identity instead. A message of
+// that UID with another Message-ID is not this one (the folder was made
+// anew and its UIDs start again).
+func (c *indexCache) holds(ctx context.Context, folder string, uid uint32, key string) (bool, error) {
+	if uid == 0 {
+		return false, nil
+	}
+	c.mu.Lock()
+	made := c.made[folderUID{folder, uid}]
+	c.mu.Unlock()
+	if made {
+		return true, nil
+	}
+	fi, err := c.folder(ctx, folder, false)
+	if err != nil {
+		return false, err
+	}
+	e, ok := fi.byUID[uid]
+	if ok && strings.HasPrefix(key, "<") {
+		ok = "<"+identity.ParseMessageID(e.MessageID)+">" == key
+	}
+	return ok, nil
+}
+
+// madeCopy records that this run committed the message uid to folder.
+func (c *indexCache) madeCopy(folder string, uid uint32) {
+	if uid == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.made[folderUID{folder, uid}] = true
+	c.mu.Unlock()
 }
 
 // compared returns the folders whose content this run read from the
@@ -300,7 +345,7 @@ func (c *indexCache) folder(ctx context.Context, folder string, fresh bool) (*fo
 
 func (c *indexCache) load(ctx context.Context, folder string, fi *folderIndex, fresh bool) error {
 	fi.byKey, fi.bySize, fi.byUID = map[string][]uint32{}, map[int64][]uint32{}, map[uint32]target.Entry{}
-	if !fresh {
+	if !fresh && !c.recheck {
 		rec, ok, err := c.state.Folder(folder)
 		if err != nil {
 			return err // names the state

@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -36,6 +37,12 @@ type rig struct {
 	opts  migrate.Options
 	// delete is the POP3 source's delete policy (nil: leave).
 	delete *migrate.DeletePolicy
+	// filter is the POP3 source's filter.
+	filter migrate.Filter
+	// event, when set, is told of each event of a run.
+	event func(migrate.Event)
+	// folder is the POP3 source's target folder ("": INBOX).
+	folder string
 }
 
 func newRig(t *testing.T, msgs [][]byte) *rig {
@@ -91,8 +98,8 @@ func (r *rig) runErr(ctx context.Context) (*migrate.Report, error) {
 		t = r.wrap(tgt)
 	}
 	popOpts := pop3.Options{Addr: r.pop.Addr, TLS: pop3.TLSNone, Username: "u", Password: "pop-secret"}
-	m := &migrate.Migrator{Target: t, State: st, Options: r.opts, Sources: []migrate.SourceSpec{{
-		Name: "pop3://u@test", Folder: "INBOX", Delete: r.delete,
+	m := &migrate.Migrator{Target: t, State: st, Options: r.opts, Event: r.event, Sources: []migrate.SourceSpec{{
+		Name: "pop3://u@test", Folder: cmp.Or(r.folder, "INBOX"), Delete: r.delete, Filter: r.filter,
 		Open: func(ctx context.Context) (source.Source, error) {
 			s, err := pop3.Dial(ctx, popOpts)
 			switch {

@@ -98,7 +98,7 @@ func (p *preparer) prepare(ctx context.Context, batch []*item) ([]*item, error) 
 // duplicate reports whether a copy of the message was made before (see
 // dedup.copiedBefore), and if so records the ref as a duplicate.
 func (p *preparer) duplicate(ctx context.Context, it *item) (bool, error) {
-	rec, found, err := p.dedup.copiedBefore(it)
+	rec, found, err := p.dedup.copiedBefore(ctx, it)
 	if err != nil || !found {
 		return false, err
 	}
@@ -109,7 +109,9 @@ func (p *preparer) duplicate(ctx context.Context, it *item) (bool, error) {
 			return false, err // names the state
 		}
 	}
-	p.r.event(it.event(EventDuplicate, nil))
+	e := it.event(EventDuplicate, nil)
+	e.UID = rec.UID
+	p.r.event(e)
 	return true, nil
 }
 

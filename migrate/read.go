@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"golang.org/x/sync/semaphore"
 
@@ -31,6 +32,9 @@ type walker struct {
 	// last reports a message to read after the others of the source,
 	// which keep their order; nil reads in the source's order.
 	last func(source.Ref) bool
+	// drop reports a message to leave out, unread and unrecorded (a
+	// filter); nil drops none. It is asked at every listing.
+	drop func(source.Ref) bool
 	// listed is told, once, after the first listing: the refs to read,
 	// how many wanted messages the source holds and how many skip took.
 	listed func(refs []source.Ref, total, skipped int)
@@ -113,6 +117,8 @@ func (w *walker) list(ctx context.Context, src source.Source) ([]source.Ref, err
 		case w.skip != nil && w.skip(ref.ID):
 			total++
 			skipped++
+		case w.drop != nil && w.drop(ref):
+			total++
 		default:
 			total++
 			if !w.handled[ref.ID] {
@@ -234,6 +240,11 @@ type reader struct {
 
 	spec    *SourceSpec   // the source being read
 	folders *folderMapper // its folders -> target folders
+	// redo holds the source's messages that the state records as done
+	// but whose copy the target no longer holds (Options.Recheck).
+	redo map[string]bool
+	// filtered holds the source's messages its filter left out.
+	filtered map[string]bool
 }
 
 // readAll reads the sources in order.
@@ -250,22 +261,89 @@ func (rd *reader) readAll(ctx context.Context, sources []SourceSpec) error {
 // it on.
 func (rd *reader) readSource(ctx context.Context, spec *SourceSpec) error {
 	rd.spec, rd.folders = spec, &folderMapper{layout: rd.r.layout, maps: spec.FolderMap}
+	rd.redo, rd.filtered = map[string]bool{}, map[string]bool{}
 	done := map[string]bool{}
-	err := rd.r.m.State.Refs(spec.Name, func(id string, _ state.RefRecord) error {
+	recs := map[string]state.RefRecord{}
+	err := rd.r.m.State.Refs(spec.Name, func(id string, rec state.RefRecord) error {
 		done[id] = true
+		if rd.r.opts.Recheck {
+			recs[id] = rec
+		}
 		return nil
 	})
 	if err != nil {
 		return err // names the state and the source
 	}
+	if err := rd.recheck(ctx, recs, done); err != nil {
+		return err
+	}
 	// The filed copy wins: of two copies of a message, the first read is
 	// the one appended, and messages bound for INBOX are read last.
-	w := &walker{opts: &rd.r.opts, spec: spec, take: rd.take, listed: rd.listed,
+	w := &walker{opts: &rd.r.opts, spec: spec, take: rd.take, listed: rd.listed, drop: rd.drop,
 		skip:  func(id string) bool { return done[id] },
 		last:  func(ref source.Ref) bool { return rd.folderOf(ref) == "INBOX" },
 		lost:  func(ref source.Ref, kind EventKind, err error) { rd.r.event(rd.event(kind, ref, err)) },
 		retry: func(err error) { rd.r.event(Event{Kind: EventRetry, Source: spec.Name, Err: err}) }}
 	return w.walk(ctx)
+}
+
+// recheck takes out of done the messages whose recorded copy the target
+// folder no longer holds, and marks them to redo (Options.Recheck). A
+// record without a UID is read again too: the message is then looked for
+// by its identity, and appended only if missing.
+func (rd *reader) recheck(ctx context.Context, recs map[string]state.RefRecord, done map[string]bool) error {
+	retried := func(err error) { rd.r.event(Event{Kind: EventRetry, Source: rd.spec.Name, Err: err}) }
+	for id, rec := range recs {
+		held, err := rd.r.holds(ctx, rec.Folder, rec.UID, rec.Key, retried)
+		if err != nil {
+			return err
+		}
+		if !held {
+			delete(done, id)
+			rd.redo[id] = true
+		}
+	}
+	return nil
+}
+
+// drop reports whether the source's filter leaves ref out by what the
+// listing tells (its exact size, its date), and reports it once.
+func (rd *reader) drop(ref source.Ref) bool {
+	why := rd.spec.Filter.refuses(ref.Date, ref.Size)
+	if why == "" {
+		return false
+	}
+	if !rd.filtered[ref.ID] {
+		rd.filtered[ref.ID] = true
+		rd.r.event(rd.event(EventFiltered, ref, errors.New(why)))
+	}
+	return true
+}
+
+// refuses returns why f leaves out a message of that date and size, ""
+// if it takes it; a zero date or size is not known and passes.
+func (f Filter) refuses(date time.Time, size int64) string {
+	switch {
+	case f.MaxSize > 0 && size > f.MaxSize:
+		return fmt.Sprintf("%d bytes, larger than max_message_size %d", size, f.MaxSize)
+	case date.IsZero():
+		return ""
+	case !f.Since.IsZero() && date.Before(f.Since):
+		return fmt.Sprintf("dated %s, before the since date %s", date.Format(time.RFC3339), f.Since.Format(time.RFC3339))
+	case !f.Before.IsZero() && !date.Before(f.Before):
+		return fmt.Sprintf("dated %s, not before the before date %s", date.Format(time.RFC3339), f.Before.Format(time.RFC3339))
+	}
+	return ""
+}
+
+// internalDate is the date an APPEND of it gives the server: the
+// source's, else the headers' (identity.ID.Date: the newest Received:,
+// else Date:), zero if none.
+func internalDate(it *item) time.Time {
+	if !it.ref.Date.IsZero() {
+		return it.ref.Date
+	}
+	return it.id.Date
 }
 
 func (rd *reader) event(kind EventKind, ref source.Ref, err error) Event {
@@ -311,6 +389,14 @@ func (rd *reader) take(ctx context.Context, ref source.Ref, body io.Reader) erro
 	it, err := rd.spool(ctx, ref, folder, body)
 	if err != nil {
 		return err
+	}
+	it.redo = rd.redo[ref.ID]
+	// What the listing did not tell: the size as read, the header date.
+	if why := rd.spec.Filter.refuses(internalDate(it), it.sp.Size()); why != "" {
+		e := it.event(EventFiltered, errors.New(why))
+		it.release()
+		rd.r.event(e)
+		return nil
 	}
 	return rd.queue(ctx, it)
 }

@@ -26,6 +26,7 @@ type run struct {
 	index  *indexCache     // where messages are on the target (locate.go)
 	layout target.Layout   // how the target names folders (plan.go)
 	names  *folderResolver // the target folder of each source folder (plan.go)
+	limit  *limiter        // the bound on bytes sent to the target (limit.go); nil for none
 
 	mu       sync.Mutex // guards what follows and serialises events
 	rep      Report
@@ -62,8 +63,10 @@ func newRun(m *Migrator) *run {
 	r := &run{m: m, opts: m.Options, sources: m.Sources, troubled: map[string]bool{}}
 	r.opts.applyDefaults()
 	r.index = newIndexCache(m.Target, m.State)
+	r.index.recheck = r.opts.Recheck
+	r.limit = newLimiter(r.opts.MaxBytesPerSecond, time.Now, sleepCtx)
 	r.names = newFolderResolver(m.Target, &r.opts)
-	r.rep.Start, r.rep.DryRun = time.Now(), r.opts.DryRun
+	r.rep.Start, r.rep.DryRun, r.rep.Recheck = time.Now(), r.opts.DryRun, r.opts.Recheck
 	return r
 }
 
@@ -172,6 +175,11 @@ func (r *run) event(e Event) {
 	case EventCopied:
 		r.rep.Copied++
 		r.rep.Bytes += e.Bytes
+	case EventRestored:
+		r.rep.Restored++
+		r.rep.RestoredBytes += e.Bytes
+	case EventFiltered:
+		r.rep.Filtered++
 	case EventPresent:
 		r.rep.Present++
 	case EventDuplicate:
@@ -186,6 +194,16 @@ func (r *run) event(e Event) {
 	if r.m.Event != nil {
 		r.m.Event(e)
 	}
+}
+
+// holds reports whether folder holds the message uid (indexCache.holds),
+// trying a failed read of the folder again.
+func (r *run) holds(ctx context.Context, folder string, uid uint32, key string, retried func(error)) (held bool, err error) {
+	err = r.opts.retryTarget(ctx, "index", retried, func(bool) (err error) {
+		held, err = r.index.holds(ctx, folder, uid, key)
+		return err
+	})
+	return held, err
 }
 
 // count adds n to a counter of the report.
@@ -208,6 +226,10 @@ type item struct {
 	claims *claims  // where it holds it
 	// pending is the record Begun for the item before its APPEND.
 	pending state.KeyRecord
+	// redo marks a message that the state records as done but whose
+	// copy the target no longer holds (Options.Recheck): appended, it
+	// is reported restored.
+	redo bool
 }
 
 // release frees what the item holds: its spool, its memory, its claim.
@@ -221,7 +243,8 @@ func (it *item) release() {
 
 // event is an event of kind about the item, with err (may be nil).
 func (it *item) event(kind EventKind, err error) Event {
-	return Event{Kind: kind, Source: it.spec.Name, Ref: it.ref, Folder: it.folder, Bytes: it.sp.Size(), Err: err}
+	return Event{Kind: kind, Source: it.spec.Name, Ref: it.ref, Folder: it.folder, Bytes: it.sp.Size(), Err: err,
+		MessageID: it.id.MessageID}
 }
 
 func releaseAll(items []*item) {

@@ -50,7 +50,7 @@ func (u *uploader) upload(ctx context.Context, it *item) error {
 	if err != nil {
 		return u.failed(ctx, it, err)
 	}
-	return u.committer.commit(it, uid, state.RefCopied, EventCopied)
+	return u.committer.commit(it, uid, state.RefCopied, copiedKind(it))
 }
 
 // dryRun reports what upload would do with it.
@@ -61,7 +61,15 @@ func (u *uploader) dryRun(it *item, present bool) {
 		return
 	}
 	u.dedup.wouldCopy(it)
-	u.r.event(it.event(EventCopied, nil))
+	u.r.event(it.event(copiedKind(it), nil))
+}
+
+// copiedKind is the event of an APPEND of it: a copy, or a restored one.
+func copiedKind(it *item) EventKind {
+	if it.redo {
+		return EventRestored
+	}
+	return EventCopied
 }
 
 // failed settles an item whose APPEND failed: a message the server
@@ -85,11 +93,7 @@ func (u *uploader) failed(ctx context.Context, it *item, err error) error {
 // landed after all, so that a connection cut after the server stored the
 // message makes no copy.
 func (u *uploader) append(ctx context.Context, it *item) (uint32, error) {
-	date := it.ref.Date
-	if date.IsZero() {
-		date = it.id.Date
-	}
-	msg := target.Message{Body: it.sp, Size: it.sp.Size(), Flags: it.ref.Flags, Date: date}
+	msg := target.Message{Body: u.r.limit.reader(ctx, it.sp), Size: it.sp.Size(), Flags: it.ref.Flags, Date: internalDate(it)}
 	gate := u.gates.of(it.folder)
 	var uid uint32
 	err := retry.Do(ctx, u.r.opts.policy(u.r.opts.MaxAttempts, u.r.retried(it)), func(attempt int) error {

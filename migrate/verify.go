@@ -209,14 +209,27 @@ func targetErr(err error) error {
 
 // readSource reads every wanted message of spec and records its identity.
 func (v *verifier) readSource(ctx context.Context, spec *SourceSpec, fm *folderMapper) error {
+	// A message the source's filter leaves out is not expected in the
+	// target.
 	w := &walker{opts: &v.opts, spec: spec,
+		drop: func(ref source.Ref) bool { return spec.Filter.refuses(ref.Date, ref.Size) != "" },
 		listed: func(refs []source.Ref, _, _ int) {
 			v.opts.Logger.Info("verify: reading source", "source", spec.Name, "messages", len(refs))
 		},
 		take: func(_ context.Context, ref source.Ref, body io.Reader) error {
 			h, head := identity.NewFull(), &headCapture{}
-			if _, err := io.Copy(io.MultiWriter(h, head), body); err != nil {
+			size, err := io.Copy(io.MultiWriter(h, head), body)
+			if err != nil {
 				return fmt.Errorf("read %s message %s: %w", spec.Name, ref.ID, err)
+			}
+			if !spec.Filter.IsZero() {
+				date := ref.Date
+				if date.IsZero() {
+					date = h.Sum().Date
+				}
+				if spec.Filter.refuses(date, size) != "" {
+					return nil
+				}
 			}
 			v.msgs = append(v.msgs, &sourceMessage{source: spec.Name, ref: ref, folder: fm.mapFolder(spec.Folder, ref.Folder),
 				id: h.Sum(), subject: head.subject()})

@@ -15,12 +15,16 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/mailferry/mailferry/migrate"
 )
 
 // MigrateOptions are the flags of mailferry migrate.
 type MigrateOptions struct {
 	JobFlags
-	DryRun bool
+	DryRun  bool
+	Recheck bool
+	LogFile string
 }
 
 func newMigrateCommand(g *GlobalOptions) *cobra.Command {
@@ -45,6 +49,9 @@ MAILFERRY_SOURCE_PASSWORD), or a prompt on a terminal.
   # what would be copied, without writing anything
   mailferry migrate --config mailferry.yaml --dry-run
 
+  # copy again what verify found missing from the target
+  mailferry migrate --config mailferry.yaml --recheck
+
   # no config file
   export MAILFERRY_SOURCE_PASSWORD=... MAILFERRY_TARGET_PASSWORD=...
   mailferry migrate --source pop3s://alice@pop.example.net \
@@ -55,19 +62,41 @@ MAILFERRY_SOURCE_PASSWORD), or a prompt on a terminal.
 			if err != nil {
 				return err
 			}
-			return runMigrate(cmd.Context(), g, c, o.DryRun)
+			c.recheck = o.Recheck
+			return runMigrateLog(cmd.Context(), g, c, o.DryRun, o.LogFile)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVarP(&o.DryRun, "dry-run", "n", false, "connect, list and say what would be copied; write nothing anywhere")
+	cmd.Flags().BoolVar(&o.Recheck, "recheck", false,
+		"do not trust the state's \"done\": look for every message in the target and copy again those missing")
+	cmd.Flags().StringVar(&o.LogFile, "log-file", "",
+		"append one JSON line per message (source, Message-ID, target folder, UID, outcome) to this file (mode 0600)")
 	return cmd
 }
 
 // runMigrate runs the job c describes and prints its summary.
 func runMigrate(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool) error {
+	return runMigrateLog(ctx, g, c, dryRun, "")
+}
+
+// runMigrateLog is runMigrate writing a line per message to logFile
+// ("" for none).
+func runMigrateLog(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool, logFile string) error {
 	log, err := g.logger()
 	if err != nil {
 		return err
+	}
+	var events *eventLog
+	if logFile != "" {
+		if events, err = openEventLog(logFile, dryRun, log); err != nil {
+			return err
+		}
+		defer func() {
+			if err := events.Close(); err != nil {
+				log.Warn("log file", "error", err)
+			}
+		}()
 	}
 	j, err := buildJob(ctx, c, dryRun, log)
 	if err != nil {
@@ -80,6 +109,13 @@ func runMigrate(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool) e
 	}
 	p := g.progress(log)
 	j.Migrator.Event = plan.events(p.Event)
+	if events != nil {
+		shown := j.Migrator.Event
+		j.Migrator.Event = func(e migrate.Event) {
+			shown(e)
+			events.Event(e)
+		}
+	}
 	rep, err := j.Migrator.Run(ctx)
 	p.Done()
 	if err == nil {

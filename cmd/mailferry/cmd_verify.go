@@ -177,6 +177,9 @@ func printVerify(w io.Writer, rep *migrate.VerifyReport, dedup migrate.Dedup, sh
 			len(rep.Altered))
 	}
 	fmt.Fprintf(w, "%s (%d read, %s)\n", verdict, rep.Listed, rep.End.Sub(rep.Start).Round(time.Millisecond))
+	if len(rep.Missing) > 0 {
+		fmt.Fprintln(w, "run `mailferry migrate --recheck` to copy the missing messages again")
+	}
 }
 
 // list prints up to show items under a heading.

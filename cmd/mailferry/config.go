@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,9 @@ type Config struct {
 	Settle  time.Duration    `mapstructure:"settle"`
 	Target  Endpoint         `mapstructure:"target"`
 	Sources []SourceEndpoint `mapstructure:"sources"`
+
+	// recheck is migrate's --recheck (job.Config.Recheck): not a key.
+	recheck bool
 }
 
 // Endpoint is a server and how to log in to it.
@@ -46,6 +50,9 @@ type Endpoint struct {
 	TLSFingerprint  string        `mapstructure:"tls_fingerprint"` // sha256:HEX of the one certificate to accept
 	Timeout         time.Duration `mapstructure:"timeout"`
 	Connections     int           `mapstructure:"connections"` // target only
+	// MaxBytesPerSecond bounds the bytes sent to the target: a number of
+	// bytes, or with a suffix k, m, g (KiB, MiB, GiB). Target only.
+	MaxBytesPerSecond any `mapstructure:"max_bytes_per_second"`
 }
 
 // SourceEndpoint is one source of the job: a POP3 server, or an archive
@@ -58,6 +65,12 @@ type SourceEndpoint struct {
 	Include        []string     `mapstructure:"include"`
 	Exclude        []string     `mapstructure:"exclude"`
 	IncludeDeleted bool         `mapstructure:"include_deleted"`
+	// Since and Before are dates (2024-01-31, midnight local time, or
+	// RFC 3339); MaxMessageSize a size like max_bytes_per_second's. See
+	// migrate.Filter.
+	Since          any `mapstructure:"since"`
+	Before         any `mapstructure:"before"`
+	MaxMessageSize any `mapstructure:"max_message_size"`
 	// Delete says when copied messages are removed from a POP3 server:
 	// "leave" (default), "after-upload", or "keep-days:N".
 	Delete string `mapstructure:"delete"`
@@ -127,7 +140,7 @@ var envKeys = []string{
 	"target.url", "target.password_env", "target.password_file", "target.password_command",
 	"target.tls", "target.allow_plaintext", "target.tls_skip_verify", "target.ca_file",
 	"target.tls_fingerprint",
-	"target.timeout", "target.connections",
+	"target.timeout", "target.connections", "target.max_bytes_per_second",
 }
 
 // loadConfig reads file (may be ""), the environment, and the flags the
@@ -168,10 +181,30 @@ func (c *Config) validate() error {
 // for when the job connects (see Endpoint.password).
 func (c *Config) jobConfig() (job.Config, error) {
 	jc := job.Config{State: c.State, Dedup: migrate.Dedup(c.Dedup), LockTimeout: c.LockTimeout, Settle: c.Settle,
-		Target: c.Target.server("target", "MAILFERRY_TARGET_PASSWORD")}
+		Target: c.Target.server("target", "MAILFERRY_TARGET_PASSWORD"), Recheck: c.recheck}
+	rate, err := parseSize("target.max_bytes_per_second", c.Target.MaxBytesPerSecond)
+	if err != nil {
+		return job.Config{}, err
+	}
+	jc.Target.MaxBytesPerSecond = rate
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		merge, err := s.mergeAccounts(i)
+		if err != nil {
+			return job.Config{}, err
+		}
+		if s.MaxBytesPerSecond != nil {
+			return job.Config{}, configErrorf("sources[%d].max_bytes_per_second: applies to the target only", i)
+		}
+		since, err := parseDate(fmt.Sprintf("sources[%d].since", i), s.Since)
+		if err != nil {
+			return job.Config{}, err
+		}
+		before, err := parseDate(fmt.Sprintf("sources[%d].before", i), s.Before)
+		if err != nil {
+			return job.Config{}, err
+		}
+		maxSize, err := parseSize(fmt.Sprintf("sources[%d].max_message_size", i), s.MaxMessageSize)
 		if err != nil {
 			return job.Config{}, err
 		}
@@ -182,9 +215,76 @@ func (c *Config) jobConfig() (job.Config, error) {
 		jc.Sources = append(jc.Sources, job.Source{
 			Server: s.server(fmt.Sprintf("sources[%d]", i), "MAILFERRY_SOURCE_PASSWORD"),
 			Folder: s.Folder, AllowNoUIDL: s.AllowNoUIDL, FolderMap: maps, Include: s.Include, Exclude: s.Exclude,
-			IncludeDeleted: s.IncludeDeleted, Delete: s.Delete, MergeAccounts: merge})
+			IncludeDeleted: s.IncludeDeleted, Delete: s.Delete, MergeAccounts: merge,
+			Since: since, Before: before, MaxMessageSize: maxSize})
 	}
 	return jc, nil
+}
+
+// parseDate reads a date setting: absent (zero), a YAML date, a date
+// 2006-01-02 (midnight, local time), or RFC 3339 with a time and zone.
+func parseDate(key string, v any) (time.Time, error) {
+	switch v := v.(type) {
+	case nil:
+		return time.Time{}, nil
+	case time.Time:
+		if v.Hour() == 0 && v.Minute() == 0 && v.Second() == 0 && v.Nanosecond() == 0 && v.Location() == time.UTC {
+			// A bare YAML date: midnight where the admin is.
+			y, m, d := v.Date()
+			return time.Date(y, m, d, 0, 0, 0, 0, time.Local), nil
+		}
+		return v, nil
+	case string:
+		s := strings.TrimSpace(v)
+		if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+			return t, nil
+		}
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, configErrorf("%s: %v is not a date (2024-01-31, or 2024-01-31T08:00:00+01:00)", key, v)
+}
+
+// parseSize reads a size setting: absent (0), a number of bytes, or a
+// number with a suffix k, m or g (KiB, MiB, GiB; "kb", "KiB", "MB" too).
+func parseSize(key string, v any) (int64, error) {
+	bad := configErrorf("%s: %v is not a size in bytes (1048576, 512k, 10m, 1g)", key, v)
+	switch v := v.(type) {
+	case nil:
+		return 0, nil
+	case int:
+		if v < 0 {
+			return 0, bad
+		}
+		return int64(v), nil
+	case int64:
+		if v < 0 {
+			return 0, bad
+		}
+		return v, nil
+	case string:
+		s := strings.ToLower(strings.TrimSpace(v))
+		s = strings.TrimSuffix(strings.TrimSuffix(s, "b"), "i")
+		mult := int64(1)
+		switch {
+		case strings.HasSuffix(s, "k"):
+			mult = 1 << 10
+		case strings.HasSuffix(s, "m"):
+			mult = 1 << 20
+		case strings.HasSuffix(s, "g"):
+			mult = 1 << 30
+		}
+		if mult > 1 {
+			s = s[:len(s)-1]
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil || n < 0 || n > (1<<62)/mult {
+			return 0, bad
+		}
+		return n * mult, nil
+	}
+	return 0, bad
 }
 
 // server maps an endpoint onto the job's; key names it in messages and

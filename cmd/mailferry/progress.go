@@ -29,7 +29,15 @@ func (c *counts) count(e migrate.Event) bool {
 	case migrate.EventListed:
 		c.totalMessages += e.Count
 		c.totalBytes += e.Bytes
-	case migrate.EventCopied, migrate.EventPresent, migrate.EventDuplicate, migrate.EventFailed, migrate.EventVanished:
+	case migrate.EventFiltered:
+		if e.Bytes == 0 {
+			return false // left out at the listing: not in the totals
+		}
+		c.doneMessages++
+		c.totalBytes += e.Bytes - e.Ref.ApproxSize()
+		c.doneBytes += e.Bytes
+	case migrate.EventCopied, migrate.EventRestored, migrate.EventPresent, migrate.EventDuplicate, migrate.EventFailed,
+		migrate.EventVanished:
 		// The listing counted the size the source announced, perhaps an
 		// estimate; a message that was read counts its real bytes, in
 		// the total too, so that the totals end exact.

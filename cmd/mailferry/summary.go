@@ -20,6 +20,17 @@ func printSummary(w io.Writer, rep *migrate.Report) {
 	fmt.Fprintf(w, "%-16s %d\n", "already present:", rep.Present)
 	fmt.Fprintf(w, "%-16s %d\n", "duplicates:", rep.Duplicates)
 	fmt.Fprintf(w, "%-16s %d\n", "done before:", rep.Known)
+	if rep.Restored > 0 || rep.Recheck {
+		restored := "restored:"
+		if rep.DryRun {
+			restored = "would restore:"
+		}
+		fmt.Fprintf(w, "%-16s %d (%s; done before, missing from the target, copied again: --recheck)\n", restored,
+			rep.Restored, humanBytes(rep.RestoredBytes))
+	}
+	if rep.Filtered > 0 {
+		fmt.Fprintf(w, "%-16s %d (since, before, max_message_size; not recorded as done)\n", "skipped by filter:", rep.Filtered)
+	}
 	if rep.Recovered > 0 {
 		fmt.Fprintf(w, "%-16s %d (left pending by an interrupted run, found in the target)\n", "recovered:", rep.Recovered)
 	}

@@ -60,3 +60,24 @@ func TestVerifyPrintsAltered(t *testing.T) {
 		t.Errorf("byte-exact report:\n%s", out.String())
 	}
 }
+
+// A missing message: verify says how to copy it again; no hint when
+// nothing is missing.
+func TestVerifyPointsToRecheck(t *testing.T) {
+	start := time.Now()
+	hint := "run `mailferry migrate --recheck` to copy the missing messages again"
+	rep := &migrate.VerifyReport{Start: start, End: start, Listed: 2,
+		Folders: []migrate.FolderCheck{{Folder: "INBOX", Expected: 2, Present: 1, Missing: 1}},
+		Missing: []migrate.VerifyItem{{Source: "pop3://a@x", RefID: "u2", Folder: "INBOX"}}}
+	var out bytes.Buffer
+	printVerify(&out, rep, migrate.DedupAccount, 20, false)
+	if !strings.Contains(out.String(), hint) {
+		t.Errorf("verify with a missing message lacks the hint:\n%s", out.String())
+	}
+	rep.Missing, rep.Folders[0].Missing, rep.Folders[0].Present = nil, 0, 2
+	out.Reset()
+	printVerify(&out, rep, migrate.DedupAccount, 20, false)
+	if strings.Contains(out.String(), "--recheck") {
+		t.Errorf("verify with nothing missing gives the hint:\n%s", out.String())
+	}
+}

@@ -81,7 +81,8 @@ func Build(ctx context.Context, c Config, log *slog.Logger) (*Job, error) {
 		State:   storeFor(j.store, c.DryRun),
 		Sources: specs,
 		Options: migrate.Options{Dedup: c.Dedup, DryRun: c.DryRun,
-			Uploaders: tgt.MaxInFlight(), Settle: c.Settle, Logger: log},
+			Uploaders: tgt.MaxInFlight(), Settle: c.Settle, Logger: log,
+			Recheck: c.Recheck, MaxBytesPerSecond: c.Target.MaxBytesPerSecond},
 	}
 	ok = true
 	return j, nil
@@ -146,6 +147,7 @@ func sourceSpecs(ctx context.Context, sources []Source, log *slog.Logger) ([]mig
 		if err != nil {
 			return nil, err
 		}
+		spec.Filter = migrate.Filter{Since: s.Since, Before: s.Before, MaxSize: s.MaxMessageSize}
 		specs = append(specs, spec)
 	}
 	return specs, nil

@@ -28,6 +28,9 @@ type Config struct {
 	// DryRun opens the state read-only (a missing one is empty) and
 	// makes a Migrator that writes nothing.
 	DryRun bool
+	// Recheck makes the run look for every message done before in the
+	// target and copy again those missing (migrate.Options.Recheck).
+	Recheck bool
 	// Target is the IMAP server (imaps://user@host or imap://user@host).
 	// Its Connections must be between 1 and 64.
 	Target Server
@@ -57,6 +60,9 @@ type Server struct {
 	Timeout        time.Duration
 	// Connections is how many connections to open (the target only).
 	Connections int
+	// MaxBytesPerSecond, above 0, bounds the message bytes sent, over
+	// all connections (the target only; migrate.Options).
+	MaxBytesPerSecond int64
 	// Password returns the password of the server that name names (as
 	// in logs: no secret in it). Build calls it once per server; nil is
 	// an error when the server is connected to.
@@ -82,6 +88,11 @@ type Source struct {
 	// Delete says when copied messages are removed from a POP3 server:
 	// "" or "leave" (never), "after-upload", or "keep-days:N".
 	Delete string
+	// Since and Before, when not zero, and MaxMessageSize, above 0,
+	// leave out the messages dated before Since, at or after Before, or
+	// larger than MaxMessageSize octets (migrate.Filter).
+	Since, Before  time.Time
+	MaxMessageSize int64
 	// MergeAccounts, for an archive kind that merges accounts
 	// (source.MergingKinds), names the accounts merged into the top
 	// level; not nil means set (an empty list merges none) and is a
@@ -134,6 +145,9 @@ func (c *Config) Validate() error {
 	if c.Target.Connections < 1 || c.Target.Connections > 64 {
 		return configErrorf("target.connections: %d is not between 1 and 64", c.Target.Connections)
 	}
+	if c.Target.MaxBytesPerSecond < 0 {
+		return configErrorf("target.max_bytes_per_second: %d is negative", c.Target.MaxBytesPerSecond)
+	}
 	if c.Settle < 0 || c.Settle > 10*time.Minute {
 		return configErrorf("settle: %v is not between 0 and 10m", c.Settle)
 	}
@@ -151,6 +165,13 @@ func (c *Config) Validate() error {
 func (s *Source) validate(i int) error {
 	if s.URL == "" {
 		return configErrorf("sources[%d].url is required", i)
+	}
+	if s.MaxMessageSize < 0 {
+		return configErrorf("sources[%d].max_message_size: %d is negative", i, s.MaxMessageSize)
+	}
+	if !s.Since.IsZero() && !s.Before.IsZero() && !s.Since.Before(s.Before) {
+		return configErrorf("sources[%d]: since %s is not before before %s: no message would be copied", i,
+			s.Since.Format(time.RFC3339), s.Before.Format(time.RFC3339))
 	}
 	kind, _, archive := source.ParseArchiveURL(s.URL)
 	if k, _ := source.LookupArchive(kind); s.MergeAccounts != nil && !k.MergesAccounts {
