@@ -123,6 +123,10 @@ func printCheck(w io.Writer, rep *job.CheckReport, statePath string, now time.Ti
 				caps[strings.ToUpper(f[0])] = true
 			}
 		}
+		if s.Security == "STLS" {
+			// A server lists STLS only before the connection is secured.
+			caps["STLS"] = true
+		}
 		line := yesNo(caps, "UIDL", "PIPELINING", "UTF8", "STLS")
 		if s.UTF8 {
 			line += " (UTF-8 mode on)"
