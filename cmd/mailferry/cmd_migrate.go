@@ -69,6 +69,9 @@ func runMigrate(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool) e
 	if err != nil {
 		return err
 	}
+	if c.StateNote != "" {
+		log.Info(c.StateNote)
+	}
 	j, err := buildJob(ctx, c, dryRun, log)
 	if err != nil {
 		return diskFull(stateUnusable(c.State, err))

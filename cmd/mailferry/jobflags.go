@@ -14,6 +14,9 @@ type JobFlags struct {
 	ConfigFile string
 	Sources    []string
 	Folder     string
+	// stateFlag is whether --state was given (then a relative path is
+	// the working directory's, not the config file's).
+	stateFlag bool
 }
 
 // AddFlags adds the flags; those that name config keys are bound to them
@@ -50,6 +53,7 @@ func (o *JobFlags) load(f *pflag.FlagSet) (*Config, error) {
 	if err := bindFlags(v, f); err != nil {
 		return nil, err
 	}
+	o.stateFlag = f.Changed("state")
 	return o.config(v)
 }
 
@@ -65,5 +69,10 @@ func (o *JobFlags) config(v *viper.Viper) (*Config, error) {
 	if o.ConfigFile == "" && !v.IsSet("target.url") && os.Getenv("MAILFERRY_TARGET_URL") == "" {
 		return nil, configErrorf("give --config FILE, or --target and --source (see mailferry migrate --help)")
 	}
-	return loadConfig(v, o.ConfigFile)
+	c, err := loadConfig(v, o.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	c.resolveState(o.ConfigFile, o.stateFlag)
+	return c, nil
 }
