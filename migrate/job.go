@@ -162,10 +162,12 @@ const (
 	EventFailed                     // could not be copied; Err says why
 	EventVanished                   // the source no longer had it
 	EventRetry                      // a transient error; Err says which, the engine retries
+	EventSettling                   // waiting for the target to settle before resolving Count pending messages a killed run left; Wait is how long the folders must stay unchanged
+	EventSettled                    // the wait of EventSettling is over; Wait is how long it took
 )
 
 func (k EventKind) String() string {
-	return [...]string{"listed", "copied", "present", "duplicate", "failed", "vanished", "retry"}[k]
+	return [...]string{"listed", "copied", "present", "duplicate", "failed", "vanished", "retry", "settling", "settled"}[k]
 }
 
 // An Event reports progress. Events reach Migrator.Event one at a time.
@@ -177,6 +179,7 @@ type Event struct {
 	Count  int   // EventListed: messages to read
 	Bytes  int64 // EventListed: their octets as the source announced them (Ref.ApproxSize: exact or estimated); otherwise the message's, as read (0 when it was not read)
 	Err    error
+	Wait   time.Duration // EventSettling, EventSettled
 }
 
 // A Failure is one message that could not be copied.

@@ -2,13 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/viper"
 
+	"github.com/mailferry/mailferry/migrate"
 	"github.com/mailferry/mailferry/source"
 )
 
@@ -157,5 +160,43 @@ func TestStateRelativeToConfig(t *testing.T) {
 	}
 	if c := load(); c.State != filepath.Join(dir, "mailferry.db") {
 		t.Errorf("default state %q, want it beside the config file", c.State)
+	}
+}
+
+// TestBarText: the bar's words give the rate in MiB/s and label the
+// times.
+func TestBarText(t *testing.T) {
+	c := counts{totalMessages: 10, doneMessages: 3, totalBytes: 10 << 20, doneBytes: 3 << 20}
+	if got, want := barText(c, 2*time.Second), "3/10 messages, 3.0 of 10.0 MiB, 1.5 MiB/s, elapsed 2s, left 5s"; got != want {
+		t.Errorf("barText = %q, want %q", got, want)
+	}
+	if got, want := barText(c, 500*time.Millisecond), "3/10 messages, 3.0 of 10.0 MiB"; got != want {
+		t.Errorf("barText in the first second = %q, want %q", got, want)
+	}
+}
+
+// TestBarSettleStatus: on a terminal the settle wait is a status line
+// that counts the time and is cleared when the wait is over.
+func TestBarSettleStatus(t *testing.T) {
+	var out syncBuffer
+	p := newBarProgress(&out, slog.New(slog.DiscardHandler))
+	p.Event(migrate.Event{Kind: migrate.EventSettling, Count: 3, Wait: 5 * time.Second})
+	time.Sleep(1200 * time.Millisecond)
+	p.Event(migrate.Event{Kind: migrate.EventSettled, Count: 3, Wait: 1200 * time.Millisecond})
+	text := out.String()
+	for _, want := range []string{
+		"\rwaiting for the target to store what the interrupted run sent (3 message(s) to look for): 0s of at least 5s\x1b[K",
+		"\rwaiting for the target to store what the interrupted run sent (3 message(s) to look for): 1s of at least 5s\x1b[K",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("status lacks %q:\n%q", want, text)
+		}
+	}
+	if !strings.HasSuffix(text, "\r\x1b[K") {
+		t.Errorf("status not cleared at the end:\n%q", text)
+	}
+	p.Done()
+	if out.String() != text {
+		t.Errorf("written after the wait: %q", strings.TrimPrefix(out.String(), text))
 	}
 }

@@ -104,9 +104,12 @@ func unknownCommand(root *cobra.Command, err error) error {
 // that decides it.
 func exitCode(err error) int {
 	var cfgErr *configError
+	var intErr *interruptedError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &intErr):
+		return exitInterrupted
 	case errors.Is(err, errMessagesFailed):
 		return exitFailed
 	case errors.As(err, &cfgErr):
