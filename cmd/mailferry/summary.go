@@ -118,8 +118,10 @@ func mibPerSecond(bytes int64, secs float64) string {
 		return fmt.Sprintf("%.0f MiB/s", v)
 	case v >= 1:
 		return fmt.Sprintf("%.1f MiB/s", v)
+	case v >= 0.01:
+		return fmt.Sprintf("%.2f MiB/s", v)
 	}
-	return fmt.Sprintf("%.2f MiB/s", v)
+	return "< 0.01 MiB/s"
 }
 
 func humanBytes(n int64) string {
