@@ -174,7 +174,7 @@ func (s *Source) validate(i int) error {
 // it looks like a path.
 func notPOP3(i int, raw string) error {
 	scheme, _, isURL := strings.Cut(raw, "://")
-	if isURL && (scheme == "pop3" || scheme == "pop3s") {
+	if isURL && (strings.EqualFold(scheme, "pop3") || strings.EqualFold(scheme, "pop3s")) {
 		return nil
 	}
 	kinds := source.ArchiveKinds()
@@ -186,7 +186,7 @@ func notPOP3(i int, raw string) error {
 	for _, k := range kinds {
 		forms = append(forms, k+":"+example)
 	}
-	what := "is not a source URL"
+	var what string
 	switch {
 	case isURL:
 		what = fmt.Sprintf("has the scheme %s://, not a source's", scheme)
