@@ -92,7 +92,7 @@ func runMigrate(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool) e
 	}
 	// A run that stopped before any message (TLS, login) has nothing to
 	// sum up: its error says it all.
-	if started(rep) && (!g.Quiet || err != nil || rep.Failed() > 0) {
+	if (err == nil || started(rep)) && (!g.Quiet || err != nil || rep.Failed() > 0) {
 		where := endpoints{Target: job.Redact(c.Target.URL)}
 		for _, s := range j.Migrator.Sources {
 			where.Sources = append(where.Sources, s.Name)
