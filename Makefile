@@ -5,8 +5,11 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: build demo test test-fast test-servers test-short bench fuzz vet lint
 
+# ./mailferry, as the README's `go build -o mailferry ./cmd/mailferry`,
+# with the version that `mailferry --version` prints.
 build:
-	$(GO) build -o bin/mailferry ./cmd/mailferry
+	$(GO) build -ldflags "-X main.version=$$(git describe --tags --always --dirty 2>/dev/null)" -o mailferry ./cmd/mailferry
+	@echo "built ./mailferry"
 
 # A complete migration between embedded servers, then a second run that copies nothing.
 demo:

@@ -198,11 +198,13 @@ const (
 	EventRetry                      // a transient error; Err says which, the engine retries
 	EventRestored                   // done by an earlier run but missing from the target: appended again (Options.Recheck)
 	EventFiltered                   // left out by the source's Filter; Err says why
+	EventSettling                   // waiting for the target to settle before resolving Count pending messages a killed run left; Wait is how long the folders must stay unchanged
+	EventSettled                    // the wait of EventSettling is over; Wait is how long it took
 )
 
 func (k EventKind) String() string {
 	return [...]string{"listed", "copied", "present", "duplicate", "failed", "vanished", "retry",
-		"restored", "filtered"}[k]
+		"restored", "filtered", "settling", "settled"}[k]
 }
 
 // An Event reports progress. Events reach Migrator.Event one at a time.
@@ -220,7 +222,8 @@ type Event struct {
 	// UID is the message's UID in Folder, when known: EventCopied,
 	// EventRestored and EventPresent (0 when the server did not report
 	// one), EventDuplicate (the earlier copy's).
-	UID uint32
+	UID  uint32
+	Wait time.Duration // EventSettling, EventSettled
 }
 
 // A Failure is one message that could not be copied.

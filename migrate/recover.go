@@ -49,15 +49,19 @@ func (rc *recoverer) settle(ctx context.Context, pending []state.KeyRecord) erro
 	if len(pending) == 0 {
 		return nil
 	}
-	rc.r.opts.Logger.Info("waiting for the target to settle before resolving pending messages",
+	rc.r.opts.Logger.Debug("waiting for the target to settle before resolving pending messages",
 		"pending", len(pending), "wait", rc.r.opts.Settle)
+	rc.r.event(Event{Kind: EventSettling, Count: len(pending), Wait: rc.r.opts.Settle})
 	var folders []string
 	for _, k := range pending {
 		if !slices.Contains(folders, k.Folder) {
 			folders = append(folders, k.Folder)
 		}
 	}
-	return waitQuiet(ctx, rc.r.m.Target, &rc.r.opts, folders)
+	start := time.Now()
+	err := waitQuiet(ctx, rc.r.m.Target, &rc.r.opts, folders)
+	rc.r.event(Event{Kind: EventSettled, Count: len(pending), Wait: time.Since(start)})
+	return err
 }
 
 // resolve looks for the copy of a pending record on the server (reading

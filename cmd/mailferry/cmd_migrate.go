@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mailferry/mailferry/migrate"
+	"github.com/mailferry/mailferry/migrate/job"
 )
 
 // MigrateOptions are the flags of mailferry migrate.
@@ -87,6 +88,9 @@ func runMigrateLog(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool
 	if err != nil {
 		return err
 	}
+	if c.StateNote != "" {
+		log.Info(c.StateNote)
+	}
 	var events *eventLog
 	if logFile != "" {
 		if events, err = openEventLog(logFile, dryRun, log); err != nil {
@@ -99,6 +103,9 @@ func runMigrateLog(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool
 		}()
 	}
 	j, err := buildJob(ctx, c, dryRun, log)
+	if err != nil && ctx.Err() != nil {
+		return &interruptedError{rep: &migrate.Report{}, err: err}
+	}
 	if err != nil {
 		return diskFull(stateUnusable(c.State, err))
 	}
@@ -121,14 +128,47 @@ func runMigrateLog(ctx context.Context, g *GlobalOptions, c *Config, dryRun bool
 	if err == nil {
 		plan.print(g.stdout)
 	}
-	if !g.Quiet || err != nil || rep.Failed() > 0 {
-		printSummary(g.stdout, rep)
+	if err != nil && ctx.Err() != nil {
+		err = &interruptedError{rep: rep, err: err}
+	}
+	// A run that stopped before any message (TLS, login) has nothing to
+	// sum up: its error says it all.
+	if (err == nil || started(rep)) && (!g.Quiet || err != nil || rep.Failed() > 0) {
+		where := endpoints{Target: job.Redact(c.Target.URL)}
+		for _, s := range j.Migrator.Sources {
+			where.Sources = append(where.Sources, s.Name)
+		}
+		if g.LogFormat == "json" {
+			printSummaryJSON(g.stdout, rep, where)
+		} else {
+			printSummary(g.stdout, rep, where)
+		}
 	}
 	if err == nil && rep.Failed() > 0 {
 		return errMessagesFailed
 	}
 	return diskFull(err)
 }
+
+// interruptedError is a run stopped by a signal (Ctrl-C, SIGTERM): exit
+// 130, with how far it got and what to do.
+type interruptedError struct {
+	rep *migrate.Report
+	err error // what the run returned
+}
+
+func (e *interruptedError) Error() string {
+	verb := "copied"
+	if e.rep.DryRun {
+		verb = "would be copied"
+	}
+	if todo := e.rep.Listed - e.rep.Known; todo > 0 {
+		return fmt.Sprintf("interrupted: %d of %d %s; run the same command again to finish", e.rep.Copied, todo, verb)
+	}
+	return "interrupted before any message was copied; run the same command again to finish"
+}
+
+func (e *interruptedError) Unwrap() error { return e.err }
 
 // stateUnusable turns a failure to open the state file that lies in its
 // path or file system (read-only, no permission, a parent that is a file,

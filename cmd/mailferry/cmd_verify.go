@@ -93,6 +93,9 @@ func runVerify(ctx context.Context, g *GlobalOptions, c *Config, show int, failA
 	if err != nil {
 		return err
 	}
+	if c.StateNote != "" {
+		log.Info(c.StateNote)
+	}
 	j, err := buildJob(ctx, c, true, log)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,9 @@ type Config struct {
 
 	// recheck is migrate's --recheck (job.Config.Recheck): not a key.
 	recheck bool
+	// StateNote, when not empty, says how a relative State was resolved
+	// (see resolveState): logged once by the commands.
+	StateNote string `mapstructure:"-"`
 }
 
 // Endpoint is a server and how to log in to it.
@@ -164,9 +168,35 @@ func loadConfig(v *viper.Viper, file string) (*Config, error) {
 	}
 	var c Config
 	if err := v.UnmarshalExact(&c); err != nil {
+		if file != "" {
+			if kerr := unknownKeys(file); kerr != nil {
+				return nil, kerr
+			}
+		}
 		return nil, configErrorf("config %s: %v", file, err)
 	}
 	return &c, c.validate()
+}
+
+// resolveState makes a relative state path from the config file (or the
+// default, when a config file is given) relative to the config file's
+// directory, not the working directory: cron runs from elsewhere must
+// find the same state file. A path from --state or MAILFERRY_STATE stays
+// relative to the working directory, as any path on a command line.
+// StateNote then says what was done, for the log.
+func (c *Config) resolveState(file string, fromFlag bool) {
+	if file == "" || c.State == "" || filepath.IsAbs(c.State) || fromFlag {
+		return
+	}
+	if _, env := os.LookupEnv("MAILFERRY_STATE"); env {
+		return
+	}
+	abs, err := filepath.Abs(filepath.Join(filepath.Dir(file), c.State))
+	if err != nil {
+		return
+	}
+	c.StateNote = fmt.Sprintf("state %s is relative to the config file's directory: using %s", c.State, abs)
+	c.State = abs
 }
 
 func (c *Config) validate() error {

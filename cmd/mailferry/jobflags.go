@@ -15,6 +15,9 @@ type JobFlags struct {
 	Sources    []string
 	Folder     string
 	SourceTLS  sourceTLS // --source-ca-file, ... (tlsflags.go)
+	// stateFlag is whether --state was given (then a relative path is
+	// the working directory's, not the config file's).
+	stateFlag bool
 }
 
 // AddFlags adds the flags; those that name config keys are bound to them
@@ -52,6 +55,7 @@ func (o *JobFlags) load(f *pflag.FlagSet) (*Config, error) {
 	if err := bindFlags(v, f); err != nil {
 		return nil, err
 	}
+	o.stateFlag = f.Changed("state")
 	return o.config(v)
 }
 
@@ -70,5 +74,10 @@ func (o *JobFlags) config(v *viper.Viper) (*Config, error) {
 	if o.ConfigFile == "" && !v.IsSet("target.url") && os.Getenv("MAILFERRY_TARGET_URL") == "" {
 		return nil, configErrorf("give --config FILE, or --target and --source (see mailferry migrate --help)")
 	}
-	return loadConfig(v, o.ConfigFile)
+	c, err := loadConfig(v, o.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	c.resolveState(o.ConfigFile, o.stateFlag)
+	return c, nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -49,22 +50,66 @@ type GlobalOptions struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCommand(os.Stdout, os.Stderr).ExecuteContext(ctx)
+	root := newRootCommand(os.Stdout, os.Stderr)
+	err := unknownCommand(root, root.ExecuteContext(ctx))
 	stop()
 	code := exitCode(err)
 	if err != nil && !errors.Is(err, errMessagesFailed) {
-		fmt.Fprintf(os.Stderr, "mailferry: %v\n", err)
+		printError(os.Stderr, root, err, code)
 	}
 	os.Exit(code)
+}
+
+// printError writes the error that ended the process: a line of text, or
+// with --log-format json a JSON line like the log's.
+func printError(w io.Writer, root *cobra.Command, err error, code int) {
+	if jsonLogs(root, os.Args[1:]) {
+		slog.New(slog.NewJSONHandler(w, nil)).Error(err.Error(), "exit", code)
+		return
+	}
+	fmt.Fprintf(w, "mailferry: %v\n", err)
+}
+
+// jsonLogs reports whether the command line asks for JSON logs, also when
+// cobra stopped before it parsed the flags (an unknown command).
+func jsonLogs(root *cobra.Command, args []string) bool {
+	if f := root.PersistentFlags().Lookup("log-format"); f != nil && f.Changed {
+		return f.Value.String() == "json"
+	}
+	for i, a := range args {
+		if a == "--log-format=json" || (a == "--log-format" && i+1 < len(args) && args[i+1] == "json") {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownCommand makes cobra's error for an unknown command a usage
+// error (exit 2, not 1, which means messages failed), with the command
+// meant if it is near enough.
+func unknownCommand(root *cobra.Command, err error) error {
+	if err == nil || !strings.HasPrefix(err.Error(), "unknown command ") {
+		return err
+	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(err.Error(), "unknown command "), " for ")
+	name = strings.Trim(name, `"`)
+	msg := fmt.Sprintf("unknown command %q", name)
+	if s := root.SuggestionsFor(name); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+	}
+	return configErrorf("%s; see mailferry --help", msg)
 }
 
 // exitCode maps an error to the exit code of the process: the one place
 // that decides it.
 func exitCode(err error) int {
 	var cfgErr *configError
+	var intErr *interruptedError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &intErr):
+		return exitInterrupted
 	case errors.Is(err, errMessagesFailed):
 		return exitFailed
 	case errors.As(err, &cfgErr):
@@ -95,7 +140,9 @@ never copied twice.
 ` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 	}
+	root.SetVersionTemplate("mailferry {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &configError{err} })

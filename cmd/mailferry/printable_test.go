@@ -26,7 +26,7 @@ func TestPrintable(t *testing.T) {
 func TestSummaryEscapesNames(t *testing.T) {
 	var b strings.Builder
 	printSummary(&b, &migrate.Report{Start: time.Now(), End: time.Now(), Failures: []migrate.Failure{{
-		Source: "eml:/a", RefID: "x\nfailed:          0\n/1.eml", Folder: "em/x%0A", Reason: "eml: open /a/x\n/1.eml: bad"}}})
+		Source: "eml:/a", RefID: "x\nfailed:          0\n/1.eml", Folder: "em/x%0A", Reason: "eml: open /a/x\n/1.eml: bad"}}}, endpoints{})
 	out := b.String()
 	if strings.Contains(out, "\nfailed:          0") || !strings.Contains(out, `  eml:/a message x\nfailed:          0\n/1.eml -> em/x%0A: eml: open /a/x\n/1.eml: bad`+"\n") {
 		t.Errorf("summary:\n%s", out)

@@ -183,6 +183,9 @@ func (s *Source) validate(i int) error {
 		}
 		return nil // checked when opened
 	}
+	if err := notPOP3(i, s.URL); err != nil {
+		return err
+	}
 	if _, err := s.Parse("pop3"); err != nil {
 		return err
 	}
@@ -190,6 +193,38 @@ func (s *Source) validate(i int) error {
 		return configErrorf("sources[%d].delete: %v", i, err)
 	}
 	return nil
+}
+
+// notPOP3 explains a source URL that is neither an archive nor a POP3
+// server (a bare path, a typing mistake in the kind, another protocol):
+// the kinds of source there are, with the URL as each archive kind when
+// it looks like a path.
+func notPOP3(i int, raw string) error {
+	scheme, _, isURL := strings.Cut(raw, "://")
+	if isURL && (strings.EqualFold(scheme, "pop3") || strings.EqualFold(scheme, "pop3s")) {
+		return nil
+	}
+	kinds := source.ArchiveKinds()
+	example := "PATH"
+	if !isURL && !strings.Contains(raw, ":") {
+		example = raw // a bare path
+	}
+	var forms []string
+	for _, k := range kinds {
+		forms = append(forms, k+":"+example)
+	}
+	var what string
+	switch {
+	case isURL:
+		what = fmt.Sprintf("has the scheme %s://, not a source's", scheme)
+	case example == raw:
+		what = "is a path without a kind"
+	default:
+		k, _, _ := strings.Cut(raw, ":")
+		what = fmt.Sprintf("has the kind %s:, which is not one", k)
+	}
+	return configErrorf("sources[%d].url %q %s: for a POP3 server the scheme must be pop3:// or pop3s:// "+
+		"(pop3s://user@host[:port]); for a local archive write one of %s", i, Redact(raw), what, strings.Join(forms, ", "))
 }
 
 // schemes writes kinds as URL schemes: "mbox:, maildir:".
