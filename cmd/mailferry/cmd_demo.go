@@ -128,6 +128,8 @@ To move a real account, write a config like configs/single-user.yaml:
 then run:
 
   export MAILFERRY_SOURCE_PASSWORD=... MAILFERRY_TARGET_PASSWORD=...
-  mailferry migrate --config mailferry.yaml --dry-run
+  mailferry check --config mailferry.yaml              # log in everywhere, copy nothing
+  mailferry migrate --config mailferry.yaml --dry-run  # the plan, folder by folder
   mailferry migrate --config mailferry.yaml
+  mailferry verify --config mailferry.yaml             # missing mail? migrate --recheck
 `
