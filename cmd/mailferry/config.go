@@ -33,6 +33,11 @@ type Config struct {
 	Settle  time.Duration    `mapstructure:"settle"`
 	Target  Endpoint         `mapstructure:"target"`
 	Sources []SourceEndpoint `mapstructure:"sources"`
+	// StateDir and MaxConnectionsPerServer are mailferry batch's
+	// (cmd_batch.go): the accounts' state files, and the cap on the
+	// connections to one server over all accounts (0: none).
+	StateDir                string `mapstructure:"state_dir"`
+	MaxConnectionsPerServer int    `mapstructure:"max_connections_per_server"`
 
 	// recheck is migrate's --recheck (job.Config.Recheck): not a key.
 	recheck bool
@@ -148,8 +153,18 @@ var envKeys = []string{
 }
 
 // loadConfig reads file (may be ""), the environment, and the flags the
-// user set, through v.
+// user set, through v, and validates the job.
 func loadConfig(v *viper.Viper, file string) (*Config, error) {
+	c, err := readConfig(v, file)
+	if err != nil {
+		return nil, err
+	}
+	return c, c.validate()
+}
+
+// readConfig is loadConfig without validating the job (mailferry batch
+// validates each account's).
+func readConfig(v *viper.Viper, file string) (*Config, error) {
 	v.SetDefault("state", "./mailferry.db")
 	v.SetDefault("dedup", "account")
 	v.SetDefault("target.connections", 8)
@@ -175,7 +190,7 @@ func loadConfig(v *viper.Viper, file string) (*Config, error) {
 		}
 		return nil, configErrorf("config %s: %v", file, err)
 	}
-	return &c, c.validate()
+	return &c, nil
 }
 
 // resolveState makes a relative state path from the config file (or the

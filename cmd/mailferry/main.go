@@ -105,9 +105,12 @@ func unknownCommand(root *cobra.Command, err error) error {
 func exitCode(err error) int {
 	var cfgErr *configError
 	var intErr *interruptedError
+	var batchErr *batchError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &batchErr):
+		return batchErr.code
 	case errors.As(err, &intErr):
 		return exitInterrupted
 	case errors.Is(err, errMessagesFailed):
@@ -153,6 +156,7 @@ never copied twice.
 	f.BoolVarP(&g.Verbose, "verbose", "v", false, "log more detail")
 	root.AddCommand(newMigrateCommand(g), newVerifyCommand(g), newDemoCommand(g), newVersionCommand(g))
 	root.AddCommand(newCheckCommand(g))
+	root.AddCommand(newBatchCommand(g))
 	return root
 }
 
