@@ -14,11 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"github.com/mailferry/mailferry/migrate"
 	"github.com/mailferry/mailferry/migrate/batch"
 )
 
@@ -92,7 +94,14 @@ The exit code is the worst account's: 130, then 2, 3, 4, 1, 0.
 }
 
 func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
-	log, err := g.logger()
+	var status *statusWriter
+	lg := *g
+	if !g.Quiet && isTerminal(g.stderr) {
+		// A live overview on the last line, the log lines above it.
+		status = &statusWriter{w: g.stderr}
+		lg.stderr = status
+	}
+	log, err := lg.logger()
 	if err != nil {
 		return err
 	}
@@ -180,16 +189,35 @@ func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
 			log.Error("results", "error", err)
 		}
 	}
-	tick := time.NewTicker(10 * time.Second)
+	var liveCopied, liveBytes atomic.Int64
+	bo.Event = func(_ batch.Account, e migrate.Event) {
+		if e.Kind == migrate.EventCopied {
+			liveCopied.Add(1)
+			liveBytes.Add(e.Bytes)
+		}
+	}
+	every := 10 * time.Second
+	if status != nil {
+		every = time.Second
+	}
+	tick := time.NewTicker(every)
 	stop := make(chan struct{})
 	go func() {
 		for {
 			select {
 			case <-tick.C:
 				mu.Lock()
-				log.Info("batch progress", "done", done, "running", running, "failed", failed, "accounts", len(items),
-					"elapsed", time.Since(start).Round(time.Second))
+				d, r, f := done, running, failed
 				mu.Unlock()
+				secs := time.Since(start).Seconds()
+				n, b := liveCopied.Load(), liveBytes.Load()
+				if status != nil {
+					status.set(fmt.Sprintf("accounts %d/%d done, %d running, %d failed; %d messages copied, %.1f msg/s, %.2f MiB/s",
+						d, len(items), r, f, n, float64(n)/secs, float64(b)/secs/(1<<20)))
+					continue
+				}
+				log.Info("batch progress", "done", d, "running", r, "failed", f, "accounts", len(items),
+					"copied", n, "msg_per_s", round(float64(n)/secs), "elapsed", time.Since(start).Round(time.Second))
 			case <-stop:
 				return
 			}
@@ -200,6 +228,9 @@ func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
 	results := batch.Run(ctx, items, bo)
 	tick.Stop()
 	close(stop)
+	if status != nil {
+		status.set("")
+	}
 	if err := out.Close(); err != nil {
 		return err
 	}
@@ -292,3 +323,31 @@ func (o *resultsFiles) Close() error {
 }
 
 var _ io.Closer = (*resultsFiles)(nil)
+
+// statusWriter writes the log lines to a terminal above a status line
+// that set rewrites.
+type statusWriter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	line string
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.line != "" {
+		io.WriteString(s.w, "\r\033[K")
+	}
+	n, err := s.w.Write(p)
+	if s.line != "" {
+		io.WriteString(s.w, s.line)
+	}
+	return n, err
+}
+
+func (s *statusWriter) set(line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	io.WriteString(s.w, "\r\033[K"+line)
+	s.line = line
+}

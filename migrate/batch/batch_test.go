@@ -162,7 +162,19 @@ func TestRunIsolation(t *testing.T) {
 	}
 	var done []string
 	o.Done = func(r Result) { done = append(done, r.Account) }
+	var evMu sync.Mutex
+	events := map[string]int{}
+	o.Event = func(a Account, e migrate.Event) {
+		if e.Kind == migrate.EventCopied {
+			evMu.Lock()
+			events[a.SourceUser]++
+			evMu.Unlock()
+		}
+	}
 	res := Run(t.Context(), items, o)
+	if events["u1"] != 3 || events["u3"] != 0 {
+		t.Errorf("copied events %v, want 3 for u1, none for u3", events)
+	}
 	if len(done) != 4 {
 		t.Errorf("Done called for %v, want 4 accounts", done)
 	}

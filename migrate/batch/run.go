@@ -85,6 +85,9 @@ type Options struct {
 	// and ends (from the accounts' goroutines, one at a time).
 	Started func(a Account)
 	Done    func(r Result)
+	// Event, when not nil, sees each account's migrate.Events, from the
+	// run's goroutines, concurrently.
+	Event func(a Account, e migrate.Event)
 
 	// run replaces an account's run (tests).
 	run func(ctx context.Context, c job.Config, log *slog.Logger) (*migrate.Report, error)
@@ -308,14 +311,20 @@ func (o *Options) runOne(ctx context.Context, it *Item) (r Result) {
 	log.Info("account start", "account", r.Account, "state", r.State)
 	run := o.run
 	if run == nil {
-		run = runJob
+		var ev func(migrate.Event)
+		if o.Event != nil {
+			ev = func(e migrate.Event) { o.Event(it.Account, e) }
+		}
+		run = func(ctx context.Context, c job.Config, log *slog.Logger) (*migrate.Report, error) {
+			return runJob(ctx, c, log, ev)
+		}
 	}
 	rep, err = run(ctx, it.Config, log)
 	return r
 }
 
 // runJob builds and runs one job.
-func runJob(ctx context.Context, c job.Config, log *slog.Logger) (*migrate.Report, error) {
+func runJob(ctx context.Context, c job.Config, log *slog.Logger, ev func(migrate.Event)) (*migrate.Report, error) {
 	if err := os.MkdirAll(filepath.Dir(c.State), 0o700); err != nil {
 		return nil, err
 	}
@@ -324,6 +333,7 @@ func runJob(ctx context.Context, c job.Config, log *slog.Logger) (*migrate.Repor
 		return nil, err
 	}
 	defer j.Close()
+	j.Migrator.Event = ev
 	return j.Migrator.Run(ctx)
 }
 
