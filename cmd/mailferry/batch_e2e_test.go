@@ -106,6 +106,7 @@ sources:
 	if code != exitConnect {
 		t.Fatalf("exit %d, want 3:\n%s", code, out)
 	}
+	t.Logf("first run:\n%s", out)
 	for i := 1; i <= 6; i++ {
 		if strings.Contains(out, fmt.Sprintf("Pw-%d", i)) {
 			t.Fatalf("output shows a password:\n%s", out)
