@@ -241,12 +241,12 @@ func TestOneConnectionPerFolder(t *testing.T) {
 	if conn["A"] == conn["B"] {
 		t.Errorf("A and B both on connection %d", conn["A"])
 	}
-	if got := p.MaxInFlight(); got != 8 {
-		t.Errorf("most in flight on one connection = %d, want 8", got)
-	}
 	h.check(t)
 	h.release(-1)
 	wait(t, errs...)
+	if got := p.MaxInFlight(); got != 8 {
+		t.Errorf("most in flight on one connection = %d, want 8", got)
+	}
 }
 
 // A folder's slot full (Conns × Depth in flight): the next call waits,
