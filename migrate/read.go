@@ -245,6 +245,11 @@ type reader struct {
 	redo map[string]bool
 	// filtered holds the source's messages its filter left out.
 	filtered map[string]bool
+	// The last source folder resolved, and its target folder: messages
+	// come folder by folder.
+	lastFrom, lastTo string
+	lastOK           bool
+	buf              []byte // for io.CopyBuffer, one per reader
 }
 
 // readAll reads the sources in order.
@@ -262,6 +267,7 @@ func (rd *reader) readAll(ctx context.Context, sources []SourceSpec) error {
 func (rd *reader) readSource(ctx context.Context, spec *SourceSpec) error {
 	rd.spec, rd.folders = spec, &folderMapper{layout: rd.r.layout, maps: spec.FolderMap}
 	rd.redo, rd.filtered = map[string]bool{}, map[string]bool{}
+	rd.lastOK = false
 	done := map[string]bool{}
 	recs := map[string]state.RefRecord{}
 	err := rd.r.m.State.Refs(spec.Name, func(id string, rec state.RefRecord) error {
@@ -374,7 +380,12 @@ func (rd *reader) folderOf(ref source.Ref) string {
 // key and queues it. A message whose folder cannot be created fails
 // alone.
 func (rd *reader) take(ctx context.Context, ref source.Ref, body io.Reader) error {
-	folder, err := rd.r.names.resolve(ctx, rd.folders, rd.spec.Folder, ref.Folder)
+	folder, err := rd.lastTo, error(nil)
+	if !rd.lastOK || rd.lastFrom != ref.Folder {
+		rd.lastOK = false
+		folder, err = rd.r.names.resolve(ctx, rd.folders, rd.spec.Folder, ref.Folder)
+		rd.lastFrom, rd.lastTo, rd.lastOK = ref.Folder, folder, err == nil
+	}
 	if err != nil {
 		if ClassOf(err) != ClassMessage {
 			return err
@@ -436,8 +447,12 @@ func (rd *reader) spool(ctx context.Context, ref source.Ref, folder string, body
 		it.weight += n
 		return nil
 	})
+	it.sp.fileFirst = known > o.SpoolThreshold
+	if rd.buf == nil {
+		rd.buf = make([]byte, 32<<10)
+	}
 	h := identity.New()
-	if _, err := io.Copy(io.MultiWriter(it.sp, h), body); err != nil {
+	if _, err := io.CopyBuffer(io.MultiWriter(it.sp, h), body, rd.buf); err != nil {
 		it.release()
 		return nil, fmt.Errorf("read %s message %s: %w", rd.spec.Name, ref.ID, err)
 	}

@@ -35,6 +35,10 @@ type spool struct {
 	err       error // the write error that spoiled the spool
 	charged   int64 // memory charged for the spool: cap(buf) <= charged
 	grow      func(n int64) error
+	// fileFirst sends the message to the temp file at the first write,
+	// for a message known (or estimated) to be larger than threshold:
+	// no buffer grown step by step only to be copied to the file.
+	fileFirst bool
 }
 
 // newSpool returns a spool for one message. charged is the memory
@@ -56,7 +60,7 @@ func (s *spool) Write(p []byte) (int, error) {
 		return 0, s.err
 	}
 	need := int64(len(s.buf) + len(p))
-	if s.f == nil && need > s.threshold {
+	if s.f == nil && (need > s.threshold || s.fileFirst) {
 		if err := s.toFile(); err != nil {
 			return 0, s.spoil(err)
 		}

@@ -35,3 +35,30 @@ func TestSpoolFileIsPrivateAndRemoved(t *testing.T) {
 		t.Fatalf("spool files left after Close: %v", files)
 	}
 }
+
+// A message known to be larger than the threshold goes to the temp file
+// at its first write: no buffer grown in steps only to be copied there.
+func TestSpoolFileFirst(t *testing.T) {
+	sp := newSpool(16, 16, t.TempDir(), false, func(int64) error {
+		t.Fatal("grow called: the spool wanted more memory")
+		return nil
+	})
+	sp.fileFirst = true
+	defer sp.Close()
+	msg := []byte("0123456789")
+	for range 10 {
+		if _, err := sp.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if sp.f == nil || sp.buf != nil {
+			t.Fatalf("spool in memory (%d bytes) after a write, want the temp file", len(sp.buf))
+		}
+	}
+	got, err := io.ReadAll(io.NewSectionReader(sp, 0, sp.Size()))
+	if err != nil || !bytes.Equal(got, bytes.Repeat(msg, 10)) {
+		t.Fatalf("spool gave %q, %v; want the bytes written", got, err)
+	}
+	if extra := sp.trim(); extra != 0 {
+		t.Errorf("trim() = %d, want 0 (the charge stays for a spooled message)", extra)
+	}
+}

@@ -27,9 +27,15 @@
 //
 // When the server announces LITERAL+ after login and Options.Pipeline is
 // above 1, Append bypasses go-imap (internal/pipe):
-// max(1, Connections/2) raw connections of its own, each with up to Pipeline APPENDs in flight as
-// non-synchronizing literals and a reader goroutine that matches tagged
-// answers to requests. A request on an idle connection uses a
+// max(1, Connections/2) raw connections of its own, each serving one
+// folder at a time (servers such as Dovecot lock a Maildir folder while
+// they store into it, so connections appending into one folder
+// contend), with up to Pipeline × that many connections APPENDs in
+// flight on it as non-synchronizing literals, and a reader goroutine
+// that matches tagged answers to requests. A folder whose connection is
+// full waits; a folder without one waits for a connection whose
+// APPENDs have all finished, and while it does the others take no new
+// APPENDs. A request on an idle connection uses a
 // synchronizing literal, so that a connection the server closed meanwhile
 // is found before the message leaves. Each request has a watchdog limit
 // of Timeout + Size/(64 KiB/s) from its start or the last octet read; a

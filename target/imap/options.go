@@ -60,9 +60,11 @@ type Options struct {
 	// Connections is the most connections open at once, each running one
 	// command at a time; 0 means DefaultConnections.
 	Connections int
-	// Pipeline is the most APPENDs in flight on one connection when the
-	// server announces LITERAL+ (see the package doc); 0 means
-	// DefaultPipeline, 1 sends one APPEND at a time through go-imap.
+	// Pipeline is, when the server announces LITERAL+ (see the package
+	// doc), the APPENDs in flight per pipelined connection: Pipeline ×
+	// the pipelined connections in all, and all of them on one
+	// connection when they go to one folder; 0 means DefaultPipeline, 1
+	// sends one APPEND at a time through go-imap.
 	Pipeline int
 	// Timeout bounds each command (and each dial with its greeting,
 	// STARTTLS and login); an APPEND gets Timeout plus Size/(64 KiB/s).

@@ -47,7 +47,7 @@ func appendPiped(ctx context.Context, p *pipe.Pipeline, folder string, msg targe
 	if err := checkBody(msg); err != nil {
 		return 0, err
 	}
-	return p.Append(ctx, head, msg.Body, msg.Size, binary)
+	return p.Append(ctx, folder, head, msg.Body, msg.Size, binary)
 }
 
 // checkBody fails a body shorter than msg.Size before anything is sent.
