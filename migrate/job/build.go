@@ -125,7 +125,8 @@ func openTarget(ctx context.Context, e *Server, log *slog.Logger) (*imap.Target,
 		mode = imap.TLSImplicit
 	}
 	t, err := imap.New(ctx, imap.Options{Addr: srv.Addr, TLS: mode, TLSConfig: tc, Username: srv.User,
-		Password: pass, Connections: e.Connections, Timeout: e.Timeout, Logger: log})
+		Password: pass, AdminUser: e.AdminUser, MasterSeparator: e.MasterSeparator, Connections: e.Connections,
+		Timeout: e.Timeout, Logger: log})
 	if err != nil {
 		return nil, &migrate.ConnectError{What: "target " + srv.Name(), Err: err}
 	}
@@ -177,7 +178,7 @@ func pop3Spec(ctx context.Context, s *Source, i int, log *slog.Logger) (migrate.
 		mode = pop3.TLSImplicit
 	}
 	opts := pop3.Options{Addr: srv.Addr, TLS: mode, TLSConfig: tc, Username: srv.User, Password: pass,
-		Timeout: s.Timeout, AllowNoUIDL: s.AllowNoUIDL}
+		AdminUser: s.AdminUser, MasterSeparator: s.MasterSeparator, Timeout: s.Timeout, AllowNoUIDL: s.AllowNoUIDL}
 	folder := s.Folder
 	if folder == "" {
 		folder = "INBOX"
