@@ -98,9 +98,18 @@ func storeFor(s *state.Store, dryRun bool) migrate.Store {
 // password asks e for the password of the server a names.
 func (e *Server) password(ctx context.Context, a Addr) (string, error) {
 	if e.Password == nil {
-		return "", configErrorf("no password for %s", a.Name())
+		return "", configErrorf("no password for %s", e.loginName(a))
 	}
-	return e.Password(ctx, a.Name())
+	return e.Password(ctx, e.loginName(a))
+}
+
+// loginName names whose password a login needs: the server's, or that
+// of its admin.
+func (e *Server) loginName(a Addr) string {
+	if e.AdminUser != "" {
+		return fmt.Sprintf("admin %s on %s", e.AdminUser, a.Name())
+	}
+	return a.Name()
 }
 
 func openTarget(ctx context.Context, e *Server, log *slog.Logger) (*imap.Target, error) {
