@@ -17,9 +17,9 @@ const adminPass = `AdmQzPw"Kx\Vq-RtLp`
 
 // adminForms adds to secretForms the AUTH PLAIN responses an admin login
 // sends for user: with user as authorization identity, and as user*admin.
-func adminForms(password, user string) []string {
-	forms := secretForms(password, "admin")
-	for _, ir := range []string{user + "\x00admin\x00" + password, "\x00" + user + "*admin\x00" + password} {
+func adminForms(password, admin, user string) []string {
+	forms := secretForms(password, admin)
+	for _, ir := range []string{user + "\x00" + admin + "\x00" + password, "\x00" + user + "*" + admin + "\x00" + password} {
 		forms = append(forms, base64.StdEncoding.EncodeToString([]byte(ir)))
 	}
 	return forms
@@ -77,9 +77,9 @@ sources:
 		if got := len(dc.Fetch(t, c.user, "INBOX")); got != len(msgs) {
 			t.Fatalf("%s: %d messages in INBOX, want %d:\n%s", c.user, got, len(msgs), out)
 		}
-		noTrace(t, c.user, out, adminForms(adminPass, c.user), e.dir, tmp)
+		noTrace(t, c.user, out, adminForms(adminPass, "admin", c.user), e.dir, tmp)
 		// What a server shows of a password, it shows of the refused one too.
-		noTrace(t, c.user, out, adminForms(adminPass, "alice"), e.dir, tmp)
+		noTrace(t, c.user, out, adminForms(adminPass, "admin", "alice"), e.dir, tmp)
 	}
 
 	wrongFile := filepath.Join(t.TempDir(), "wrong")
@@ -102,7 +102,7 @@ sources:
 		if code != exitConnect || !strings.Contains(out, `admin "admin" logging in as user "`+c.user+`" refused`) {
 			t.Fatalf("%s: exit %d, want %d and the refused admin and user named:\n%s", c.name, code, exitConnect, out)
 		}
-		noTrace(t, c.name, out, adminForms(refusedPassword, c.user), e.dir, tmp)
-		noTrace(t, c.name, out, adminForms(adminPass, c.user), e.dir, tmp)
+		noTrace(t, c.name, out, adminForms(refusedPassword, "admin", c.user), e.dir, tmp)
+		noTrace(t, c.name, out, adminForms(adminPass, "admin", c.user), e.dir, tmp)
 	}
 }
