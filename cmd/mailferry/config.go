@@ -62,6 +62,11 @@ type Endpoint struct {
 	// MaxBytesPerSecond bounds the bytes sent to the target: a number of
 	// bytes, or with a suffix k, m, g (KiB, MiB, GiB). Target only.
 	MaxBytesPerSecond any `mapstructure:"max_bytes_per_second"`
+	// AdminUser logs in as this admin on the URL user's mailbox, with the
+	// admin's password; MasterSeparator, when set, sends "user*admin"
+	// instead of SASL PLAIN with an authorization identity (job.Server).
+	AdminUser       string `mapstructure:"admin_user"`
+	MasterSeparator string `mapstructure:"master_separator"`
 }
 
 // SourceEndpoint is one source of the job: a POP3 server, or an archive
@@ -148,7 +153,7 @@ var envKeys = []string{
 	"state", "dedup", "lock_timeout", "settle",
 	"target.url", "target.password_env", "target.password_file", "target.password_command",
 	"target.tls", "target.allow_plaintext", "target.tls_skip_verify", "target.ca_file",
-	"target.tls_fingerprint",
+	"target.tls_fingerprint", "target.admin_user", "target.master_separator",
 	"target.timeout", "target.connections", "target.max_bytes_per_second",
 }
 
@@ -337,6 +342,7 @@ func parseSize(key string, v any) (int64, error) {
 func (e *Endpoint) server(key, defaultEnv string) job.Server {
 	return job.Server{URL: e.URL, TLS: e.TLS, AllowPlaintext: e.AllowPlaintext, TLSSkipVerify: e.TLSSkipVerify,
 		CAFile: e.CAFile, TLSFingerprint: e.TLSFingerprint, Timeout: e.Timeout, Connections: e.Connections,
+		AdminUser: e.AdminUser, MasterSeparator: e.MasterSeparator,
 		Password: func(ctx context.Context, name string) (string, error) {
 			return e.password(ctx, key, defaultEnv, name)
 		}}

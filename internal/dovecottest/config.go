@@ -104,7 +104,17 @@ func (s *Server) writeUsers() error {
 		}
 	}
 	// The auth process reads it as Dovecot's internal user.
-	return os.WriteFile(filepath.Join(s.Dir, "passwd"), []byte(b.String()), 0o644)
+	if err := os.WriteFile(filepath.Join(s.Dir, "passwd"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	if len(s.opts.MasterUsers) == 0 {
+		return nil
+	}
+	b.Reset()
+	for _, u := range s.opts.MasterUsers {
+		fmt.Fprintf(&b, "%s:{PLAIN}%s\n", u.Name, u.Password)
+	}
+	return os.WriteFile(filepath.Join(s.Dir, "masters"), []byte(b.String()), 0o644)
 }
 
 func (s *Server) home(name string) string { return filepath.Join(s.Dir, "home", name) }
@@ -202,6 +212,12 @@ func (s *Server) config(ports []int) string {
 	p("last_valid_uid = %d", s.mailUID)
 	p("first_valid_gid = %d", s.mailGID)
 	p("last_valid_gid = %d", s.mailGID)
+	if len(s.opts.MasterUsers) > 0 {
+		// A master login must still name an existing user: continue to the
+		// users' passdb, which then only looks the user up.
+		p("auth_master_user_separator = *")
+		p("passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s/masters\n  master = yes\n  result_success = continue\n}", d)
+	}
 	p("passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s/passwd\n}", d)
 	p("userdb {\n  driver = passwd-file\n  args = %s/passwd\n}", d)
 	chroot := ""

@@ -38,6 +38,11 @@ type Options struct {
 	SpecialUse bool
 	// Config holds extra dovecot.conf lines, appended verbatim (e.g. quota).
 	Config string
+	// MasterUsers are admins of a master passdb: each logs in as any user
+	// with its own password, as "user*master" (auth_master_user_separator
+	// is "*") or with SASL PLAIN naming the user as authorization
+	// identity. They have no mailbox. Same rules for names as Users.
+	MasterUsers []User
 }
 
 // StartTimeout bounds how long Start waits for all four ports to answer.
@@ -119,6 +124,11 @@ func StartProcess(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("bad user %q: empty name, or ':' or line break", u.Name)
 		}
 		s.users[u.Name] = u
+	}
+	for _, u := range opts.MasterUsers {
+		if strings.ContainsAny(u.Name+u.Password, ":*\r\n") || u.Name == "" {
+			return nil, fmt.Errorf("bad master user %q: empty name, or ':', '*' or line break", u.Name)
+		}
 	}
 	if err := s.prepare(); err != nil {
 		s.removeDir()

@@ -349,3 +349,27 @@ func unstuff(raw []byte) []byte {
 	}
 	return out
 }
+
+func TestMasterUsers(t *testing.T) {
+	s := dovecottest.Start(t, dovecottest.Options{MasterUsers: []dovecottest.User{{Name: "admin", Password: "admin-secret"}}})
+	for _, tc := range []struct {
+		user, pass string
+		ok         bool
+	}{
+		{"alice", "alice-secret", true},
+		{"alice*admin", "admin-secret", true},
+		{"alice*admin", "alice-secret", false},
+		{"nobody*admin", "admin-secret", false},
+		{"admin", "admin-secret", false},
+	} {
+		c, err := imapclient.DialInsecure(s.IMAPAddr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Login(tc.user, tc.pass).Wait()
+		if (err == nil) != tc.ok {
+			t.Errorf("LOGIN %s: err = %v, want ok %v", tc.user, err, tc.ok)
+		}
+		c.Close()
+	}
+}

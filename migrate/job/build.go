@@ -98,9 +98,18 @@ func storeFor(s *state.Store, dryRun bool) migrate.Store {
 // password asks e for the password of the server a names.
 func (e *Server) password(ctx context.Context, a Addr) (string, error) {
 	if e.Password == nil {
-		return "", configErrorf("no password for %s", a.Name())
+		return "", configErrorf("no password for %s", e.loginName(a))
 	}
-	return e.Password(ctx, a.Name())
+	return e.Password(ctx, e.loginName(a))
+}
+
+// loginName names whose password a login needs: the server's, or that
+// of its admin.
+func (e *Server) loginName(a Addr) string {
+	if e.AdminUser != "" {
+		return fmt.Sprintf("admin %s on %s", e.AdminUser, a.Name())
+	}
+	return a.Name()
 }
 
 func openTarget(ctx context.Context, e *Server, log *slog.Logger) (*imap.Target, error) {
@@ -125,7 +134,8 @@ func openTarget(ctx context.Context, e *Server, log *slog.Logger) (*imap.Target,
 		mode = imap.TLSImplicit
 	}
 	t, err := imap.New(ctx, imap.Options{Addr: srv.Addr, TLS: mode, TLSConfig: tc, Username: srv.User,
-		Password: pass, Connections: e.Connections, Timeout: e.Timeout, Logger: log})
+		Password: pass, AdminUser: e.AdminUser, MasterSeparator: e.MasterSeparator, Connections: e.Connections,
+		Timeout: e.Timeout, Logger: log})
 	if err != nil {
 		return nil, &migrate.ConnectError{What: "target " + srv.Name(), Err: err}
 	}
@@ -177,7 +187,7 @@ func pop3Spec(ctx context.Context, s *Source, i int, log *slog.Logger) (migrate.
 		mode = pop3.TLSImplicit
 	}
 	opts := pop3.Options{Addr: srv.Addr, TLS: mode, TLSConfig: tc, Username: srv.User, Password: pass,
-		Timeout: s.Timeout, AllowNoUIDL: s.AllowNoUIDL}
+		AdminUser: s.AdminUser, MasterSeparator: s.MasterSeparator, Timeout: s.Timeout, AllowNoUIDL: s.AllowNoUIDL}
 	folder := s.Folder
 	if folder == "" {
 		folder = "INBOX"

@@ -57,7 +57,14 @@ type Server struct {
 	// SHA-256 of its DER bytes (pairs may be separated by ':'). Exactly
 	// that certificate is accepted, trusted or not, and no other.
 	TLSFingerprint string
-	Timeout        time.Duration
+	// AdminUser logs in as this admin on the mailbox of the URL's user
+	// (Dovecot master users, Cyrus admins): Password then returns the
+	// admin's password. With MasterSeparator empty, by SASL PLAIN with the
+	// URL's user as authorization identity; else as the user
+	// URLuser+MasterSeparator+AdminUser (Dovecot's "user*admin").
+	AdminUser       string
+	MasterSeparator string
+	Timeout         time.Duration
 	// Connections is how many connections to open (the target only).
 	Connections int
 	// MaxBytesPerSecond, above 0, bounds the message bytes sent, over
@@ -142,6 +149,9 @@ func (c *Config) Validate() error {
 	if _, err := c.Target.Parse("imap"); err != nil {
 		return err
 	}
+	if err := c.Target.validateAdmin("target"); err != nil {
+		return err
+	}
 	if c.Target.Connections < 1 || c.Target.Connections > 64 {
 		return configErrorf("target.connections: %d is not between 1 and 64", c.Target.Connections)
 	}
@@ -178,6 +188,9 @@ func (s *Source) validate(i int) error {
 		return configErrorf("sources[%d].merge_accounts: applies to %s sources only", i, schemes(source.MergingKinds()))
 	}
 	if archive {
+		if s.AdminUser != "" || s.MasterSeparator != "" {
+			return configErrorf("sources[%d].admin_user: applies to POP3 sources only", i)
+		}
 		if s.Delete != "" && s.Delete != "leave" {
 			return configErrorf("sources[%d].delete: archives are never changed; delete applies to POP3 sources only", i)
 		}
@@ -191,6 +204,18 @@ func (s *Source) validate(i int) error {
 	}
 	if _, err := ParseDelete(s.Delete); err != nil {
 		return configErrorf("sources[%d].delete: %v", i, err)
+	}
+	return s.validateAdmin(fmt.Sprintf("sources[%d]", i))
+}
+
+// validateAdmin checks AdminUser and MasterSeparator; key names the
+// server in messages.
+func (e *Server) validateAdmin(key string) error {
+	if e.MasterSeparator != "" && e.AdminUser == "" {
+		return configErrorf("%s.master_separator: set admin_user too (the admin who logs in as the URL's user)", key)
+	}
+	if strings.ContainsAny(e.AdminUser+e.MasterSeparator, "\x00\r\n") {
+		return configErrorf("%s.admin_user: a line break or NUL in admin_user or master_separator", key)
 	}
 	return nil
 }

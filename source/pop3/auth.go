@@ -13,19 +13,45 @@ import (
 // auth logs in with SASL PLAIN when the server lists it, else with
 // USER/PASS.
 func (s *Source) auth() error {
-	if strings.ContainsAny(s.opts.Username+s.opts.Password, "\r\n") {
+	if strings.ContainsAny(s.opts.Username+s.opts.Password+s.opts.AdminUser+s.opts.MasterSeparator, "\r\n") {
 		return fmt.Errorf("pop3 auth: %w: username or password contains a line break", source.ErrAuth)
 	}
-	if s.saslMech(sasl.Plain) {
-		return s.authPlain()
+	err := s.authAs()
+	if err != nil && s.opts.AdminUser != "" && errors.Is(err, source.ErrAuth) {
+		return fmt.Errorf("admin %q logging in as user %q refused (check the admin's name and password, and that the user exists): %w",
+			s.opts.AdminUser, s.opts.Username, err)
 	}
-	return s.userPass()
+	return err
+}
+
+func (s *Source) authAs() error {
+	authz, authc := s.identities()
+	if s.saslMech(sasl.Plain) {
+		return s.authPlain(authz, authc)
+	}
+	if authz != "" {
+		return fmt.Errorf("pop3 auth: %w: admin login as another user needs AUTH PLAIN, which the server does not offer (set master_separator for Dovecot's user*master form)", source.ErrAuth)
+	}
+	return s.userPass(authc)
+}
+
+// identities returns the authorization identity (the user acted as, ""
+// for oneself) and the authentication identity sent.
+func (s *Source) identities() (authz, authc string) {
+	switch {
+	case s.opts.AdminUser == "":
+		return "", s.opts.Username
+	case s.opts.MasterSeparator != "":
+		return "", s.opts.Username + s.opts.MasterSeparator + s.opts.AdminUser
+	default:
+		return s.opts.Username, s.opts.AdminUser
+	}
 }
 
 // authPlain runs AUTH PLAIN (RFC 5034) without an initial response, which
 // every server that offers SASL accepts, whatever the line length limit.
-func (s *Source) authPlain() error {
-	_, ir, err := sasl.NewPlainClient("", s.opts.Username, s.opts.Password).Start()
+func (s *Source) authPlain(authz, authc string) error {
+	_, ir, err := sasl.NewPlainClient(authz, authc, s.opts.Password).Start()
 	if err != nil {
 		return fmt.Errorf("pop3 auth: %w", err)
 	}
@@ -50,8 +76,8 @@ func (s *Source) authPlain() error {
 }
 
 // userPass runs USER and PASS (RFC 1939).
-func (s *Source) userPass() error {
-	if err := s.cmd("USER " + s.opts.Username); err != nil {
+func (s *Source) userPass(user string) error {
+	if err := s.cmd("USER " + user); err != nil {
 		return fmt.Errorf("pop3 user: %w", err)
 	}
 	if err := s.authStatus("user"); err != nil {
@@ -93,10 +119,13 @@ func (s *Source) authReply(what, line string) error {
 	return fmt.Errorf("pop3 %s: %w: %w", what, source.ErrAuth, err)
 }
 
-// mask hides the password in text.
+// mask hides the password in text, as sent and inside the base64 of the
+// AUTH PLAIN response.
 func (s *Source) mask(text string) string {
 	if s.opts.Password == "" {
 		return text
 	}
-	return strings.ReplaceAll(text, s.opts.Password, "********")
+	authz, authc := s.identities()
+	ir := base64.StdEncoding.EncodeToString([]byte(authz + "\x00" + authc + "\x00" + s.opts.Password))
+	return strings.NewReplacer(ir, "********", s.opts.Password, "********").Replace(text)
 }

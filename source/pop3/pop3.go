@@ -53,6 +53,13 @@ type Options struct {
 	// Username and Password are the credentials. The password never
 	// appears in an error.
 	Username, Password string
+	// AdminUser, when set, logs in as this admin on Username's maildrop
+	// (Dovecot master users, Cyrus admins): Password is then the admin's.
+	// With MasterSeparator empty, by AUTH PLAIN with Username as the
+	// authorization identity (the server must offer SASL PLAIN); else as
+	// the user Username+MasterSeparator+AdminUser (Dovecot's "user*admin").
+	AdminUser       string
+	MasterSeparator string
 	// Timeout bounds every read and write on the connection; while a
 	// message streams, each successful read starts it again, so it is an
 	// idle timeout there. 0 means 60s.

@@ -56,6 +56,13 @@ type Options struct {
 	Username string
 	// Password never appears in errors or logs.
 	Password string
+	// AdminUser, when set, logs in as this admin on Username's mailbox
+	// (Dovecot master users, Cyrus admins); Password is then the admin's.
+	// With MasterSeparator empty, by AUTHENTICATE PLAIN with Username as
+	// the authorization identity (the server must offer AUTH=PLAIN); else
+	// as the user Username+MasterSeparator+AdminUser ("user*admin").
+	AdminUser       string
+	MasterSeparator string
 
 	// Connections is the most connections open at once, each running one
 	// command at a time; 0 means DefaultConnections.

@@ -62,26 +62,41 @@ func classifyTLS(err error) error {
 
 // loginError classifies a failed login: a NO wraps mailnet.ErrAuth, except
 // [UNAVAILABLE] and the like, which are temporary (RFC 5530), as are
-// failures to talk. The password never appears in the error.
-func loginError(err error, user, pass string) error {
-	msg := RedactLogin(err.Error(), user, pass)
+// failures to talk. The password never appears in the error. An admin
+// login's error names the admin and the user it acts as.
+func loginError(err error, cfg *Config) error {
+	authz, authc := cfg.identities()
+	msg := RedactLogin(err.Error(), authc, cfg.Password, authz)
+	who := fmt.Sprintf("login as %q", cfg.Username)
+	if cfg.AdminUser != "" {
+		who = fmt.Sprintf("admin %q logging in as user %q", cfg.AdminUser, cfg.Username)
+	}
 	imapErr := AsIMAP(err)
 	if imapErr == nil || TransientCodes[imapErr.Code] {
-		return Temporary(fmt.Errorf("login as %q: %s", user, msg))
+		return Temporary(fmt.Errorf("%s: %s", who, msg))
 	}
-	return fmt.Errorf("login as %q: %w: %s", user, mailnet.ErrAuth, msg)
+	if cfg.AdminUser != "" {
+		return fmt.Errorf("%s refused (check the admin's name and password, and that the user exists): %w: %s", who, mailnet.ErrAuth, msg)
+	}
+	return fmt.Errorf("%s: %w: %s", who, mailnet.ErrAuth, msg)
 }
 
 // RedactLogin removes a password from s in every form a login sends it:
 // plain, quoted with escapes (LOGIN), and inside the base64 of an
-// AUTHENTICATE PLAIN response, in case a server echoes the command.
-func RedactLogin(s, user, secret string) string {
+// AUTHENTICATE PLAIN response, in case a server echoes the command. user
+// is the authentication identity; authzs are authorization identities
+// sent with it (an admin acting as a user).
+func RedactLogin(s, user, secret string, authzs ...string) string {
 	if secret == "" {
 		return s
 	}
 	quoted := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(secret)
 	forms := []string{secret, quoted}
-	for _, ir := range []string{"\x00" + user + "\x00" + secret, user + "\x00" + user + "\x00" + secret} {
+	irs := []string{"\x00" + user + "\x00" + secret, user + "\x00" + user + "\x00" + secret}
+	for _, a := range authzs {
+		irs = append(irs, a+"\x00"+user+"\x00"+secret)
+	}
+	for _, ir := range irs {
 		forms = append(forms, base64.StdEncoding.EncodeToString([]byte(ir)))
 	}
 	for _, f := range forms {

@@ -16,3 +16,11 @@ func TestRedactLoginForms(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactLoginAuthzid(t *testing.T) {
+	ir := base64.StdEncoding.EncodeToString([]byte("bob\x00admin\x00pw-admin"))
+	got := RedactLogin("NO echo: "+ir, "admin", "pw-admin", "bob")
+	if strings.Contains(got, ir) {
+		t.Errorf("RedactLogin = %q, want the authzid form replaced", got)
+	}
+}

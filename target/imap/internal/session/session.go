@@ -30,6 +30,13 @@ type Config struct {
 	TLSConfig *tls.Config // cloned for each connection; nil: system roots
 	Username  string
 	Password  string
+	// AdminUser, when set, logs in as this admin on Username's mailbox
+	// (Dovecot master users, Cyrus admins); Password is the admin's. With
+	// MasterSeparator empty, by AUTHENTICATE PLAIN with Username as the
+	// authorization identity (the server must offer AUTH=PLAIN); else as
+	// the user Username+MasterSeparator+AdminUser (Dovecot's "user*admin").
+	AdminUser       string
+	MasterSeparator string
 	// Timeout bounds the whole dial: TCP, TLS, greeting and login.
 	Timeout time.Duration
 	Dialer  func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -84,7 +91,7 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 	w := StartWatchdog(ctx, cfg.Timeout, nil, raw.close)
 	s, err := open(dctx, &cfg, raw.set)
 	if err == nil {
-		err = s.login(cfg.Username, cfg.Password)
+		err = s.login(&cfg)
 	}
 	reason := w.Stop()
 	if err == nil && reason != FiredNone {
@@ -260,22 +267,41 @@ func (s *Session) Command(tag, line string, cont func() string) (wire.Status, er
 	}
 }
 
+// identities returns the authorization identity (the user acted as, ""
+// for oneself) and the authentication identity a login sends.
+func (c *Config) identities() (authz, authc string) {
+	switch {
+	case c.AdminUser == "":
+		return "", c.Username
+	case c.MasterSeparator != "":
+		return "", c.Username + c.MasterSeparator + c.AdminUser
+	default:
+		return c.Username, c.AdminUser
+	}
+}
+
 // login authenticates with AUTHENTICATE PLAIN (with SASL-IR when
 // announced) when the server announces AUTH=PLAIN, else with LOGIN; then
-// it has the capabilities of the authenticated state. See loginError for
+// it has the capabilities of the authenticated state. An admin login
+// with an authorization identity needs AUTH=PLAIN. See loginError for
 // the errors.
-func (s *Session) login(user, pass string) error {
+func (s *Session) login(cfg *Config) error {
+	authz, user := cfg.identities()
+	pass := cfg.Password
 	caps := s.Caps
 	s.Caps = nil // the answer's CAPABILITY, if any, replaces them
 	var err error
 	switch {
 	case caps.Has(imap.AuthCap(sasl.Plain)):
-		ir := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
+		ir := base64.StdEncoding.EncodeToString([]byte(authz + "\x00" + user + "\x00" + pass))
 		if caps.Has(imap.CapSASLIR) {
 			_, err = s.Command("L", "AUTHENTICATE PLAIN "+ir, func() string { return "*" })
 		} else {
 			_, err = s.Command("L", "AUTHENTICATE PLAIN", func() string { return ir })
 		}
+	case authz != "":
+		return fmt.Errorf("admin %q logging in as user %q: %w: the server does not offer AUTH=PLAIN, needed to act as another user (set master_separator for Dovecot's user*master form)",
+			cfg.AdminUser, authz, mailnet.ErrAuth)
 	case caps.Has(imap.CapLoginDisabled):
 		return fmt.Errorf("login as %q: %w: server offers neither LOGIN nor AUTH=PLAIN", user, mailnet.ErrAuth)
 	default:
@@ -288,7 +314,7 @@ func (s *Session) login(user, pass string) error {
 		})
 	}
 	if err != nil {
-		return loginError(err, user, pass)
+		return loginError(err, cfg)
 	}
 	if s.Caps == nil {
 		_, err = s.Command("C", "CAPABILITY", nil)
