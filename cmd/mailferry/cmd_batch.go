@@ -31,6 +31,9 @@ type BatchOptions struct {
 	Parallel   int
 	Results    string
 	LogDir     string
+	Shard      string
+	Shards     int
+	shardsSet  bool
 }
 
 // batchError ends a batch whose worst account did not end with exit 0:
@@ -76,13 +79,25 @@ file in --log-dir; --results gets batch-TIME.csv and batch-TIME.jsonl, a
 line per account (account, copied, duplicates, failed, bytes, seconds,
 exit class, first error).
 
+--shard I/N runs only shard I (from 0) of N: the accounts split into N
+disjoint shards that together hold every account, each account's shard
+fixed by its identity (source_url, source_user, target_user: the key of its
+state file name), so adding or reordering accounts moves no other account.
+--shards N takes I from the environment variable JOB_COMPLETION_INDEX, as
+a Kubernetes Indexed Job sets it: run N processes (pods) with indexes
+0..N-1 on the same accounts file. The results files are then named
+batch-TIME-shard-I-of-N and their shard column says I/N.
+
 The exit code is the worst account's: 130, then 2, 3, 4, 1, 0.
 
 ` + exitCodesHelp,
 		Example: `  export HR_IMAP_ADMIN_PASSWORD=...
   mailferry batch --config base.yaml --accounts users.csv --parallel 8`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runBatch(cmd.Context(), g, &o) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.shardsSet = cmd.Flags().Changed("shards")
+			return runBatch(cmd.Context(), g, &o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.ConfigFile, "config", "c", "", "base YAML config file (required)")
@@ -90,6 +105,8 @@ The exit code is the worst account's: 130, then 2, 3, 4, 1, 0.
 	f.IntVar(&o.Parallel, "parallel", 4, "accounts migrated at once")
 	f.StringVar(&o.Results, "results", "", "directory of the results files (default state_dir)")
 	f.StringVar(&o.LogDir, "log-dir", "", "directory of the accounts' log files (default state_dir/logs)")
+	f.StringVar(&o.Shard, "shard", "", "run only shard I (from 0) of N of the accounts: I/N")
+	f.IntVar(&o.Shards, "shards", 0, "run only shard $"+batch.IndexEnv+" of N of the accounts")
 	return cmd
 }
 
@@ -107,6 +124,13 @@ func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
 	}
 	if o.ConfigFile == "" || o.Accounts == "" {
 		return configErrorf("give --config FILE and --accounts FILE (see mailferry batch --help)")
+	}
+	if o.shardsSet && o.Shards < 1 {
+		return configErrorf("--shards %d: want at least 1", o.Shards)
+	}
+	shard, shards, sharded, err := batch.ParseShard(o.Shard, o.Shards, os.Getenv(batch.IndexEnv))
+	if err != nil {
+		return configErrorf("%v", err)
 	}
 	if o.Parallel < 1 || o.Parallel > 256 {
 		return configErrorf("--parallel: %d is not between 1 and 256", o.Parallel)
@@ -144,6 +168,21 @@ func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
 	if err != nil {
 		return configErrorf("%s: %v", o.Accounts, err)
 	}
+	shardName := ""
+	if sharded {
+		// Every line was checked above (each shard refuses a bad list
+		// alike); keep this shard's.
+		var mine []batch.Item
+		for _, it := range items {
+			if batch.ShardOf(it.Account, shards) == shard {
+				it.Shard = fmt.Sprintf("%d/%d", shard, shards)
+				mine = append(mine, it)
+			}
+		}
+		log.Info("batch shard", "shard", shard, "shards", shards, "accounts", len(mine), "of", len(items))
+		items = mine
+		shardName = fmt.Sprintf("shard-%d-of-%d", shard, shards)
+	}
 	if o.Results == "" {
 		o.Results = stateDir
 	}
@@ -155,7 +194,7 @@ func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
 			return configErrorf("%v", err)
 		}
 	}
-	out, err := newResultsFiles(o.Results, time.Now())
+	out, err := newResultsFiles(o.Results, shardName, time.Now())
 	if err != nil {
 		return err
 	}
@@ -239,6 +278,9 @@ func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
 		copied += r.Copied
 	}
 	worst := batch.Worst(results)
+	if sharded {
+		fmt.Fprintf(g.stdout, "batch: shard %d/%d, %d of %d accounts\n", shard, shards, len(items), len(accounts))
+	}
 	fmt.Fprintf(g.stdout, "batch: %d accounts, %d done, %d with errors, %d messages copied in %s\nresults: %s\n",
 		len(results), len(results)-failed, failed, copied, time.Since(start).Round(time.Second), out.csvPath)
 	if worst == batch.ExitOK {
@@ -273,10 +315,14 @@ type resultsFiles struct {
 	closeError error
 }
 
-var resultColumns = []string{"account", "copied", "duplicates", "failed", "bytes", "seconds", "exit", "error", "state"}
+var resultColumns = []string{"account", "copied", "duplicates", "failed", "bytes", "seconds", "exit", "error", "state", "shard"}
 
-func newResultsFiles(dir string, now time.Time) (*resultsFiles, error) {
+// newResultsFiles creates dir/batch-TIME[-shard].{csv,jsonl}.
+func newResultsFiles(dir, shard string, now time.Time) (*resultsFiles, error) {
 	stem0 := filepath.Join(dir, "batch-"+now.UTC().Format("20060102T150405Z"))
+	if shard != "" {
+		stem0 += "-" + shard
+	}
 	stem := stem0
 	var cf *os.File
 	var err error
@@ -304,7 +350,7 @@ func newResultsFiles(dir string, now time.Time) (*resultsFiles, error) {
 func (o *resultsFiles) write(r batch.Result) error {
 	o.csv.Write([]string{r.Account, strconv.Itoa(r.Copied), strconv.Itoa(r.Duplicates), strconv.Itoa(r.Failed),
 		strconv.FormatInt(r.Bytes, 10), strconv.FormatFloat(round(r.Seconds), 'f', -1, 64), strconv.Itoa(r.Exit),
-		r.Error, r.State})
+		r.Error, r.State, r.Shard})
 	o.csv.Flush()
 	r.Seconds = round(r.Seconds)
 	b, err := json.Marshal(r)

@@ -97,6 +97,9 @@ type Options struct {
 type Item struct {
 	Account Account
 	Config  job.Config
+	// Shard, when not empty, is the shard that ran the account ("I/N"),
+	// copied into its Result.
+	Shard string
 	// servers are the host:port the account connects to, with the
 	// connections it may open to each.
 	servers map[string]int
@@ -115,6 +118,8 @@ type Result struct {
 	// Error is the error that ended the run, or the first message that
 	// failed ("" when none).
 	Error string `json:"error"`
+	// Shard is the Item's Shard.
+	Shard string `json:"shard,omitempty"`
 }
 
 // Configs makes each account's job from base: base's settings, the
@@ -248,7 +253,7 @@ func Run(ctx context.Context, items []Item, o Options) []Result {
 				it := &items[i]
 				if !lim.acquire(ctx, it.servers) {
 					results[i] = Result{Account: it.Account.Name(), State: it.Config.State, Exit: ExitInterrupted,
-						Error: "interrupted before the account started"}
+						Error: "interrupted before the account started", Shard: it.Shard}
 				} else {
 					if o.Started != nil {
 						mu.Lock()
@@ -276,7 +281,7 @@ func Run(ctx context.Context, items []Item, o Options) []Result {
 
 // runOne runs one account, turning a panic into its failure.
 func (o *Options) runOne(ctx context.Context, it *Item) (r Result) {
-	r = Result{Account: it.Account.Name(), State: it.Config.State}
+	r = Result{Account: it.Account.Name(), State: it.Config.State, Shard: it.Shard}
 	start := time.Now()
 	log, done := slog.New(slog.DiscardHandler), func() {}
 	if o.Logger != nil {
