@@ -49,12 +49,30 @@ import (
 	"github.com/mailferry/mailferry/source"
 )
 
-// Secret says where a password is: in an environment variable or a file.
-// Exactly one is set.
+// Secret says where a password is: in an environment variable or a file,
+// or, read from an imapsync accounts file, the password itself (Value).
+// Exactly one is set. Printed, it never shows Value.
 type Secret struct {
-	Env  string
-	File string
+	Env   string
+	File  string
+	Value string
 }
+
+// String describes s without its Value.
+func (s Secret) String() string {
+	switch {
+	case s.Value != "":
+		return "{password from the accounts file}"
+	case s.File != "":
+		return "{file " + s.File + "}"
+	case s.Env != "":
+		return "{env " + s.Env + "}"
+	}
+	return "{}"
+}
+
+// GoString is String, for %#v.
+func (s Secret) GoString() string { return s.String() }
 
 // Account is one line of the accounts list.
 type Account struct {
@@ -70,6 +88,10 @@ type Account struct {
 	SourcePassword, TargetPassword Secret
 	// Folder, when not empty, is the source's target folder.
 	Folder string
+	// TargetHost, when not empty (imapsync's host2), replaces the host
+	// of the base config's target URL: host or host:port, or a URL
+	// (imaps://host:port) whose scheme, host and port replace the base's.
+	TargetHost string
 }
 
 // Columns are the columns an accounts file may have.
@@ -141,7 +163,6 @@ func ReadAccounts(r io.Reader) ([]Account, error) {
 		}
 	}
 	var accounts []Account
-	seen := map[string]int{}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -167,11 +188,19 @@ func ReadAccounts(r io.Reader) ([]Account, error) {
 		if err := a.check(); err != nil {
 			return nil, &Error{Line: line, Err: err}
 		}
-		if prev, dup := seen[a.Key()]; dup {
-			return nil, &Error{Line: line, Err: fmt.Errorf("the same account as line %d", prev)}
-		}
-		seen[a.Key()] = line
 		accounts = append(accounts, a)
+	}
+	return distinct(accounts)
+}
+
+// distinct refuses a list with two lines for one account, or none.
+func distinct(accounts []Account) ([]Account, error) {
+	seen := map[string]int{}
+	for _, a := range accounts {
+		if prev, dup := seen[a.Key()]; dup {
+			return nil, &Error{Line: a.Line, Err: fmt.Errorf("the same account as line %d", prev)}
+		}
+		seen[a.Key()] = a.Line
 	}
 	if len(accounts) == 0 {
 		return nil, &Error{Err: errors.New("no account in the file")}
@@ -219,6 +248,12 @@ func (a *Account) check() error {
 }
 
 func (s Secret) check(side string) error {
+	if s.Value != "" {
+		if s.Env != "" || s.File != "" {
+			return fmt.Errorf("%s password given twice", side)
+		}
+		return nil
+	}
 	switch {
 	case s.Env == "" && s.File == "":
 		return fmt.Errorf("no %s password: set %s_password_env or %s_password_file", side, side, side)
@@ -237,10 +272,15 @@ func hasPassword(raw string) bool {
 	return has
 }
 
-// Key is the account's identity: its source and its target user, exactly
-// as written. It names the account's state file (StateName).
+// Key is the account's identity: its source and its target user (and
+// its TargetHost, when set), exactly as written. It names the account's
+// state file (StateName) and picks its shard (ShardOf).
 func (a *Account) Key() string {
-	return a.SourceURL + "\x00" + a.SourceUser + "\x00" + a.TargetUser
+	k := a.SourceURL + "\x00" + a.SourceUser + "\x00" + a.TargetUser
+	if a.TargetHost != "" {
+		k += "\x00" + a.TargetHost
+	}
+	return k
 }
 
 // Name names the account in logs and results: "source_user -> target_user"

@@ -145,6 +145,11 @@ func Configs(base job.Config, accounts []Account, o Options) ([]Item, error) {
 		if err != nil {
 			return nil, &Error{Line: a.Line, Err: fmt.Errorf("target.url of the base config: %v", err)}
 		}
+		if a.TargetHost != "" {
+			if tu, err = withHost(tu, a.TargetHost); err != nil {
+				return nil, &Error{Line: a.Line, Err: fmt.Errorf("host2: %v", err)}
+			}
+		}
 		c.Target.URL = tu
 		c.Target.Password = secret(a.TargetPassword, "target")
 		if o.MaxPerServer > 0 {
@@ -196,6 +201,38 @@ func withUser(raw, user string) (string, error) {
 	return u.String(), nil
 }
 
+// withHost returns raw with the host of host: "host", "host:port" (raw's
+// port kept when host has none) or a URL whose scheme, host and port
+// replace raw's.
+func withHost(raw, host string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if strings.Contains(host, "://") {
+		h, err := url.Parse(host)
+		if err != nil {
+			return "", err
+		}
+		if h.Host == "" || h.User != nil || (h.Path != "" && h.Path != "/") {
+			return "", fmt.Errorf("%q: want scheme://host[:port]", host)
+		}
+		u.Scheme, u.Host = h.Scheme, h.Host
+		return u.String(), nil
+	}
+	if strings.ContainsAny(host, "/@?# ") {
+		return "", fmt.Errorf("%q is not a host[:port]", host)
+	}
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		u.Host = host
+	} else if p := u.Port(); p != "" {
+		u.Host = net.JoinHostPort(strings.Trim(host, "[]"), p)
+	} else {
+		u.Host = host
+	}
+	return u.String(), nil
+}
+
 // hostPort is the server a URL names, host:port, lower case; the port
 // defaults by scheme (def for the plain one).
 func hostPort(raw, def string) string {
@@ -219,6 +256,9 @@ func hostPort(raw, def string) string {
 // secret reads a password from s when the job connects.
 func secret(s Secret, side string) func(context.Context, string) (string, error) {
 	return func(_ context.Context, name string) (string, error) {
+		if s.Value != "" {
+			return s.Value, nil
+		}
 		if s.File != "" {
 			b, err := os.ReadFile(s.File)
 			if err != nil {
