@@ -28,6 +28,7 @@ import (
 type BatchOptions struct {
 	ConfigFile string
 	Accounts   string
+	Format     string
 	Parallel   int
 	Results    string
 	LogDir     string
@@ -79,6 +80,16 @@ file in --log-dir; --results gets batch-TIME.csv and batch-TIME.jsonl, a
 line per account (account, copied, duplicates, failed, bytes, seconds,
 exit class, first error).
 
+--accounts-format imapsync reads imapsync's file format instead, a line per
+account: host1;user1;password1;host2;user2;password2; (lines starting with
+# and empty lines skipped). host1 is the POP3 source: host[:port] is taken
+as pop3s://host1, or give a URL (pop3://host:110). host2 replaces the host
+of target.url (its scheme and port kept unless host2 has a port or is a
+URL). The passwords are in that file: keep it chmod 600 (mailferry warns
+when group or others may read it); they are never logged. The format has
+no quoting: a user or password holding ";" cannot be written in it (use
+the CSV format and a password file).
+
 --shard I/N runs only shard I (from 0) of N: the accounts split into N
 disjoint shards that together hold every account, each account's shard
 fixed by its identity (source_url, source_user, target_user: the key of its
@@ -102,6 +113,7 @@ The exit code is the worst account's: 130, then 2, 3, 4, 1, 0.
 	f := cmd.Flags()
 	f.StringVarP(&o.ConfigFile, "config", "c", "", "base YAML config file (required)")
 	f.StringVar(&o.Accounts, "accounts", "", "CSV file of the accounts (required)")
+	f.StringVar(&o.Format, "accounts-format", "csv", "format of the accounts file: csv or imapsync")
 	f.IntVar(&o.Parallel, "parallel", 4, "accounts migrated at once")
 	f.StringVar(&o.Results, "results", "", "directory of the results files (default state_dir)")
 	f.StringVar(&o.LogDir, "log-dir", "", "directory of the accounts' log files (default state_dir/logs)")
@@ -154,11 +166,23 @@ func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
 	if err != nil {
 		return err
 	}
+	read := batch.ReadAccounts
+	switch o.Format {
+	case "csv", "":
+	case "imapsync":
+		read = batch.ReadImapsync
+	default:
+		return configErrorf("--accounts-format: %q is not csv or imapsync", o.Format)
+	}
 	af, err := os.Open(o.Accounts)
 	if err != nil {
 		return configErrorf("--accounts: %v", err)
 	}
-	accounts, err := batch.ReadAccounts(af)
+	if fi, err := af.Stat(); err == nil && o.Format == "imapsync" && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the accounts file holds passwords and group or others may read it: chmod 600 it",
+			"file", o.Accounts, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()))
+	}
+	accounts, err := read(af)
 	af.Close()
 	if err != nil {
 		return configErrorf("%s: %v", o.Accounts, err)
