@@ -1,5 +1,6 @@
 // Package batch runs one migration job per account of a list: it reads
-// the accounts (a CSV file with a header) into job.Configs made from a
+// the accounts (a CSV file with a header, ReadAccounts, or imapsync's
+// format, ReadImapsync) into job.Configs made from a
 // base job.Config, names each account's state file, runs N accounts at
 // once with a cap on the connections open to each server, keeps one
 // account's failure from stopping the others, and collects each account's
@@ -25,6 +26,14 @@
 // when that is less than configured, so that Parallel accounts fit under
 // the cap together; when the cap is smaller than Parallel, accounts wait
 // their turn and the cap still holds.
+//
+// # Shards
+//
+// ShardOf puts each account in one of N shards by the hash of its Key,
+// the same key that names its state file, so an account's shard never
+// depends on the rest of the list: N processes (a Kubernetes Indexed
+// Job's pods, IndexEnv) running Shard(accounts, i, N) for i = 0..N-1
+// cover every account exactly once, and adding accounts moves none.
 //
 // # Exit classes
 //
