@@ -94,9 +94,9 @@ the CSV format and a password file).
 disjoint shards that together hold every account, each account's shard
 fixed by its identity (source_url, source_user, target_user: the key of its
 state file name), so adding or reordering accounts moves no other account.
---shards N takes I from the environment variable JOB_COMPLETION_INDEX, as
-a Kubernetes Indexed Job sets it: run N processes (pods) with indexes
-0..N-1 on the same accounts file. The results files are then named
+--shards N (or --shard /N) takes I from the environment variable
+JOB_COMPLETION_INDEX, as a Kubernetes Indexed Job sets it: run N processes
+(pods) with indexes 0..N-1 on the same accounts file. The results files are then named
 batch-TIME-shard-I-of-N and their shard column says I/N.
 
 The exit code is the worst account's: 130, then 2, 3, 4, 1, 0.
@@ -117,7 +117,7 @@ The exit code is the worst account's: 130, then 2, 3, 4, 1, 0.
 	f.IntVar(&o.Parallel, "parallel", 4, "accounts migrated at once")
 	f.StringVar(&o.Results, "results", "", "directory of the results files (default state_dir)")
 	f.StringVar(&o.LogDir, "log-dir", "", "directory of the accounts' log files (default state_dir/logs)")
-	f.StringVar(&o.Shard, "shard", "", "run only shard I (from 0) of N of the accounts: I/N")
+	f.StringVar(&o.Shard, "shard", "", "run only shard I (from 0) of N of the accounts: I/N (/N: I from $"+batch.IndexEnv+")")
 	f.IntVar(&o.Shards, "shards", 0, "run only shard $"+batch.IndexEnv+" of N of the accounts")
 	return cmd
 }

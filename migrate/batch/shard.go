@@ -37,8 +37,8 @@ func Shard(accounts []Account, i, n int) []Account {
 	return out
 }
 
-// ParseShard reads a shard: spec "I/N" (I from 0), or, when spec is ""
-// and shards is above 0, N = shards and I from index (the value of
+// ParseShard reads a shard: spec "I/N" (I from 0), or, when spec is "/N",
+// or spec is "" and shards is set, N = shards and I from index (the value of
 // IndexEnv; "" is an error). Both spec and shards set is an error, as are
 // N < 1 and I outside 0..N-1. ok is false when neither is set (no
 // sharding).
@@ -54,13 +54,19 @@ func ParseShard(spec string, shards int, index string) (i, n int, ok bool, err e
 		if n, err = strconv.Atoi(strings.TrimSpace(ns)); err != nil {
 			return 0, 0, false, fmt.Errorf("--shard %q: N is not a number", spec)
 		}
+		if strings.TrimSpace(is) == "" { // "/N": I from index
+			if n < 1 {
+				return 0, 0, false, fmt.Errorf("shard count %d: want at least 1", n)
+			}
+			return ParseShard("", n, index)
+		}
 		if i, err = strconv.Atoi(strings.TrimSpace(is)); err != nil {
 			return 0, 0, false, fmt.Errorf("--shard %q: I is not a number", spec)
 		}
 	case shards != 0:
 		n = shards
 		if strings.TrimSpace(index) == "" {
-			return 0, 0, false, fmt.Errorf("--shards %d: the environment variable %s (the shard index, from 0) is not set; "+
+			return 0, 0, false, fmt.Errorf("%d shards: the environment variable %s (the shard index, from 0) is not set; "+
 				"set it or give --shard I/N", shards, IndexEnv)
 		}
 		if i, err = strconv.Atoi(strings.TrimSpace(index)); err != nil {

@@ -82,7 +82,9 @@ func TestParseShard(t *testing.T) {
 		{"4/4", 0, "", 0, 0, false, true},
 		{"-1/4", 0, "", 0, 0, false, true},
 		{"0/0", 0, "", 0, 0, false, true},
-		{"/4", 0, "1", 0, 0, false, true},
+		{"/4", 0, "1", 1, 4, true, false},
+		{"/4", 0, "", 0, 0, false, true},
+		{"/0", 0, "0", 0, 0, false, true},
 		{"4", 0, "", 0, 0, false, true},
 		{"1/4", 4, "1", 0, 0, false, true},
 	} {
