@@ -94,15 +94,3 @@ func (lr *limitedReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return done, nil
 }
-
-// sleepCtx waits d, or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/mailferry/mailferry/internal/retry"
 	"github.com/mailferry/mailferry/migrate/identity"
 	"github.com/mailferry/mailferry/source"
 	"github.com/mailferry/mailferry/state"
@@ -64,7 +65,7 @@ func newRun(m *Migrator) *run {
 	r.opts.applyDefaults()
 	r.index = newIndexCache(m.Target, m.State)
 	r.index.recheck = r.opts.Recheck
-	r.limit = newLimiter(r.opts.MaxBytesPerSecond, time.Now, sleepCtx)
+	r.limit = newLimiter(r.opts.MaxBytesPerSecond, time.Now, retry.Sleep)
 	r.names = newFolderResolver(m.Target, &r.opts)
 	r.rep.Start, r.rep.DryRun, r.rep.Recheck = time.Now(), r.opts.DryRun, r.opts.Recheck
 	return r
