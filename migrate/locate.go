@@ -99,10 +99,15 @@ func (c *indexCache) holds(ctx context.Context, folder string, uid uint32, key s
 		return false, err
 	}
 	e, ok := fi.byUID[uid]
-	if ok && strings.HasPrefix(key, "<") {
-		ok = "<"+identity.ParseMessageID(e.MessageID)+">" == key
+	if !ok {
+		return false, nil
 	}
-	return ok, nil
+	if !strings.HasPrefix(key, "<") {
+		// A message without a Message-ID: the one at that UID must have
+		// none either (in a folder made anew, UID 1 is another message).
+		return identity.ParseMessageID(e.MessageID) == "", nil
+	}
+	return "<"+identity.ParseMessageID(e.MessageID)+">" == key, nil
 }
 
 // madeCopy records that this run committed the message uid to folder.
