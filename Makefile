@@ -3,7 +3,7 @@ GO ?= go
 SHELL := /bin/bash
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build demo test test-fast test-servers test-short bench fuzz vet lint
+.PHONY: build demo test test-fast test-servers bench fuzz vet lint
 
 # ./mailferry, as the README's `go build -o mailferry ./cmd/mailferry`,
 # with the version that `mailferry --version` prints.
