@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -178,4 +180,124 @@ func TestDovecotStateBesideConfig(t *testing.T) {
 	if _, err := os.Stat(want); err != nil {
 		t.Fatalf("no state file beside the config: %v", err)
 	}
+}
+
+// TestDovecotSecondSignalQuits interrupts a run whose target stopped
+// answering: the first signal leaves the run waiting for the answers to
+// the APPENDs in flight; the second quits at once (exit 130, saying so)
+// instead of being swallowed. The next run finishes with every message
+// once.
+func TestDovecotSecondSignalQuits(t *testing.T) {
+	var seed [][]byte
+	for i := range 1200 {
+		seed = append(seed, mail(fmt.Sprintf("twice%04d@example.org", i), "twice", strings.Repeat("body line\r\n", 200)))
+	}
+	e := newE2E(t, seed)
+	p := newStallProxy(t, e.dc.IMAPSAddr)
+	text, _ := os.ReadFile(e.config)
+	os.WriteFile(e.config, bytes.Replace(text, []byte(e.dc.IMAPSAddr), []byte(p.addr), 1), 0o600)
+	cmd, out := e.start(nil)
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	if !waitFor(out, "msg=listed", exited, 30*time.Second) {
+		t.Fatalf("no listing before the end:\n%s", out)
+	}
+	time.Sleep(300 * time.Millisecond) // some copied
+	p.stall()
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-exited:
+		t.Fatalf("the first signal ended a run whose target does not answer: nothing to test:\n%s", out)
+	case <-time.After(time.Second):
+	}
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("a second signal did not end the run within 30s:\n%s", out)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(out.String(), quitLine) {
+		t.Fatalf("exit %d, want %d and %q:\n%s", code, exitInterrupted, quitLine, out)
+	}
+	p.close()
+	os.WriteFile(e.config, text, 0o600)
+	if code, out := e.run(nil); code != exitOK {
+		t.Fatalf("run after the second signal: exit %d:\n%s", code, out)
+	}
+	wantEachOnce(t, e.target(), seed)
+}
+
+// stallProxy forwards loopback TCP connections to a server until stall,
+// after which it forwards nothing either way and keeps the connections
+// open: a server that stopped answering.
+type stallProxy struct {
+	addr    string
+	ln      net.Listener
+	stalled chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	conns   []net.Conn
+}
+
+func newStallProxy(t *testing.T, server string) *stallProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallProxy{addr: ln.Addr().String(), ln: ln, stalled: make(chan struct{})}
+	t.Cleanup(p.close)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", server)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go p.pipe(s, c)
+			go p.pipe(c, s)
+		}
+	}()
+	return p
+}
+
+// pipe copies from src to dst until stall or an error.
+func (p *stallProxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := src.Read(buf)
+		select {
+		case <-p.stalled: // drop the bytes, keep the connections open
+			return
+		default:
+		}
+		if n > 0 {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *stallProxy) stall() { p.once.Do(func() { close(p.stalled) }) }
+
+func (p *stallProxy) close() {
+	p.stall()
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
 }

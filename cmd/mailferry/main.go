@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -49,8 +46,8 @@ type GlobalOptions struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := newRootCommand(os.Stdout, os.Stderr)
+	ctx, stop := onSignals(root, os.Stderr, os.Exit)
 	err := unknownCommand(root, root.ExecuteContext(ctx))
 	stop()
 	code := exitCode(err)
