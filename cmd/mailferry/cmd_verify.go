@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -105,7 +107,10 @@ func runVerify(ctx context.Context, g *GlobalOptions, c *Config, show int, failA
 	if err != nil {
 		return err
 	}
-	if !g.Quiet || !rep.OK() {
+	switch {
+	case g.LogFormat == "json":
+		printVerifyJSON(g.stdout, rep, show, failAltered)
+	case !g.Quiet || !rep.OK():
 		printVerify(g.stdout, rep, migrate.Dedup(c.Dedup), show, failAltered)
 	}
 	return verifyResult(rep, failAltered)
@@ -168,21 +173,69 @@ func printVerify(w io.Writer, rep *migrate.VerifyReport, dedup migrate.Dedup, sh
 	list(w, "differing (same Message-ID, another body)", rep.Differs, show)
 	list(w, "unreadable in the source", rep.Unreadable, show)
 	list(w, "extra (in the target, in no source)", rep.Extra, show)
-	verdict := "OK: every source message is in the target, byte for byte"
-	switch {
-	case !rep.Complete():
-		verdict = "NOT OK: some source messages are not in the target"
-	case !rep.OK() && failAltered:
-		verdict = fmt.Sprintf("NOT OK: every source message is in the target, but %d stored altered (--fail-altered)",
-			len(rep.Altered))
-	case !rep.OK():
-		verdict = fmt.Sprintf("WARNING: every source message is in the target, but %d stored altered, not byte for byte (listed above)",
-			len(rep.Altered))
-	}
+	verdict := verifyVerdict(rep, failAltered)
 	fmt.Fprintf(w, "%s (%d read, %s)\n", verdict, rep.Listed, rep.End.Sub(rep.Start).Round(time.Millisecond))
 	if len(rep.Missing) > 0 {
-		fmt.Fprintln(w, "run `mailferry migrate --recheck` to copy the missing messages again")
+		fmt.Fprintln(w, recheckHint)
 	}
+}
+
+// recheckHint is what verify says to do about missing messages.
+const recheckHint = "run `mailferry migrate --recheck` to copy the missing messages again"
+
+// verifyVerdict is the line that ends verify's report.
+func verifyVerdict(rep *migrate.VerifyReport, failAltered bool) string {
+	switch {
+	case !rep.Complete():
+		return "NOT OK: some source messages are not in the target"
+	case !rep.OK() && failAltered:
+		return fmt.Sprintf("NOT OK: every source message is in the target, but %d stored altered (--fail-altered)",
+			len(rep.Altered))
+	case !rep.OK():
+		return fmt.Sprintf("WARNING: every source message is in the target, but %d stored altered, not byte for byte (listed above)",
+			len(rep.Altered))
+	}
+	return "OK: every source message is in the target, byte for byte"
+}
+
+// printVerifyJSON writes verify's report as one JSON line, for
+// --log-format json (every line of the output is JSON then): the
+// folders, the totals, up to show items of each list, and the verdict.
+func printVerifyJSON(w io.Writer, rep *migrate.VerifyReport, show int, failAltered bool) {
+	folders := make([]map[string]any, 0, len(rep.Folders))
+	for _, f := range rep.Folders {
+		folders = append(folders, map[string]any{"folder": f.Folder, "source": f.Expected, "present": f.Present,
+			"altered": f.Altered, "missing": f.Missing, "differs": f.Differs, "extra": f.Extra})
+	}
+	items := func(list []migrate.VerifyItem) []map[string]any {
+		out := make([]map[string]any, 0, min(show, len(list)))
+		for _, it := range list[:min(show, len(list))] {
+			m := map[string]any{"folder": it.Folder}
+			for k, v := range map[string]string{"source": it.Source, "message": it.RefID, "key": it.Key,
+				"subject": it.Subject, "reason": it.Reason} {
+				if v != "" {
+					m[k] = v
+				}
+			}
+			if it.UID != 0 {
+				m["uid"] = it.UID
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	ok := rep.Complete() && (!failAltered || rep.OK())
+	attrs := []any{"ok", ok, "verdict", verifyVerdict(rep, failAltered),
+		"read", rep.Listed, "vanished", rep.Vanished, "elsewhere", rep.Elsewhere,
+		"missing", len(rep.Missing), "differs", len(rep.Differs), "altered", len(rep.Altered),
+		"unreadable", len(rep.Unreadable), "extra", len(rep.Extra), "folders", folders,
+		"missing_items", items(rep.Missing), "differs_items", items(rep.Differs), "altered_items", items(rep.Altered),
+		"unreadable_items", items(rep.Unreadable), "extra_items", items(rep.Extra),
+		"seconds", math.Round(rep.End.Sub(rep.Start).Seconds()*1000) / 1000}
+	if len(rep.Missing) > 0 {
+		attrs = append(attrs, "next", recheckHint)
+	}
+	slog.New(slog.NewJSONHandler(w, nil)).Info("verify", attrs...)
 }
 
 // list prints up to show items under a heading.

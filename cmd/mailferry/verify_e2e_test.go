@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,6 +58,21 @@ func TestDovecotVerify(t *testing.T) {
 		t.Fatalf("verify after expunge: exit %d, want %d and one missing message listed:\n%s", code, exitFailed, out)
 	}
 	t.Logf("verify after expunge:\n%s", out)
+	// The same in JSON: every line of the output parses, one says what is missing.
+	code, out = e.runSub("verify", "--log-format", "json")
+	var verdict map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("verify --log-format json: a line is not JSON: %q\n%s", line, out)
+		}
+		if m["msg"] == "verify" {
+			verdict = m
+		}
+	}
+	if code != exitFailed || verdict == nil || verdict["ok"] != false || verdict["missing"] != 1.0 {
+		t.Fatalf("verify --log-format json after expunge: exit %d, want %d and a verify line with missing 1:\n%s", code, exitFailed, out)
+	}
 	// verify read the target without marking anything \Seen.
 	for _, m := range e.dc.Fetch(t, "bob", "INBOX") {
 		for _, f := range m.Flags {

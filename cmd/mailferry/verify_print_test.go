@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -79,5 +80,42 @@ func TestVerifyPointsToRecheck(t *testing.T) {
 	printVerify(&out, rep, migrate.DedupAccount, 20, false)
 	if strings.Contains(out.String(), "--recheck") {
 		t.Errorf("verify with nothing missing gives the hint:\n%s", out.String())
+	}
+}
+
+// With --log-format json verify's report is one JSON line: the counts,
+// the folders, the items and the verdict, so that a monitor reads it
+// without parsing the table.
+func TestVerifyPrintsJSON(t *testing.T) {
+	start := time.Now()
+	missing := migrate.VerifyItem{Source: "pop3://a@x", RefID: "u2", Folder: "INBOX", Key: "<m2@x>", Subject: "lost"}
+	rep := &migrate.VerifyReport{Start: start, End: start.Add(1500 * time.Millisecond), Listed: 2,
+		Folders: []migrate.FolderCheck{{Folder: "INBOX", Expected: 2, Present: 1, Missing: 1}},
+		Missing: []migrate.VerifyItem{missing}}
+	var out bytes.Buffer
+	printVerifyJSON(&out, rep, 20, false)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("want one line, got %d:\n%s", len(lines), out.String())
+	}
+	var got struct {
+		Msg          string
+		OK           bool
+		Verdict      string
+		Read         int
+		Missing      int
+		Next         string
+		Seconds      float64
+		Folders      []map[string]any
+		MissingItems []map[string]any `json:"missing_items"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, lines[0])
+	}
+	if got.Msg != "verify" || got.OK || got.Read != 2 || got.Missing != 1 || got.Seconds != 1.5 ||
+		!strings.HasPrefix(got.Verdict, "NOT OK") || got.Next != recheckHint ||
+		len(got.Folders) != 1 || got.Folders[0]["missing"] != 1.0 ||
+		len(got.MissingItems) != 1 || got.MissingItems[0]["key"] != "<m2@x>" || got.MissingItems[0]["message"] != "u2" {
+		t.Errorf("verify JSON = %+v\n%s", got, lines[0])
 	}
 }
