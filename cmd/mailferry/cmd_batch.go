@@ -61,6 +61,9 @@ The accounts file has a header line naming its columns, in any order:
   source_password_env   or source_password_file: where the POP3 password is
   target_password_env   or target_password_file: where the IMAP password is
   folder                (optional) the target folder of the source
+  state_dir             (optional) the directory of this account's state
+                        file instead of the config's state_dir (relative:
+                        to the accounts file)
 Passwords never go in the file or on the command line: a column names an
 environment variable or a file that holds each one. Lines starting with #
 are skipped; an unknown column is an error.
@@ -186,6 +189,13 @@ func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
 	af.Close()
 	if err != nil {
 		return configErrorf("%s: %v", o.Accounts, err)
+	}
+	for i, a := range accounts {
+		// A relative state_dir column is the accounts file's directory's,
+		// as a relative path in the config is the config file's.
+		if a.StateDir != "" && !filepath.IsAbs(a.StateDir) {
+			accounts[i].StateDir = filepath.Join(filepath.Dir(o.Accounts), a.StateDir)
+		}
 	}
 	bo := batch.Options{StateDir: stateDir, Parallel: o.Parallel, MaxPerServer: c.MaxConnectionsPerServer}
 	items, err := batch.Configs(base, accounts, bo)

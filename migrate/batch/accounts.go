@@ -97,6 +97,10 @@ type Account struct {
 	SourcePassword, TargetPassword Secret
 	// Folder, when not empty, is the source's target folder.
 	Folder string
+	// StateDir, when not empty, is the directory of this account's state
+	// file instead of Options.StateDir (a relative path is the accounts
+	// file's directory's; mailferry batch resolves it).
+	StateDir string
 	// TargetHost, when not empty (imapsync's host2), replaces the host
 	// of the base config's target URL: host or host:port, or a URL
 	// (imaps://host:port) whose scheme, host and port replace the base's.
@@ -105,7 +109,7 @@ type Account struct {
 
 // Columns are the columns an accounts file may have.
 var Columns = []string{"source_url", "source_user", "target_user",
-	"source_password_env", "source_password_file", "target_password_env", "target_password_file", "folder"}
+	"source_password_env", "source_password_file", "target_password_env", "target_password_file", "folder", "state_dir"}
 
 // Error is a mistake in the accounts list: the batch cannot start.
 type Error struct {
@@ -191,7 +195,7 @@ func ReadAccounts(r io.Reader) ([]Account, error) {
 			return ""
 		}
 		a := Account{Line: line, SourceURL: get("source_url"), SourceUser: get("source_user"),
-			TargetUser: get("target_user"), Folder: get("folder"),
+			TargetUser: get("target_user"), Folder: get("folder"), StateDir: get("state_dir"),
 			SourcePassword: Secret{Env: get("source_password_env"), File: get("source_password_file")},
 			TargetPassword: Secret{Env: get("target_password_env"), File: get("target_password_file")}}
 		if err := a.check(); err != nil {

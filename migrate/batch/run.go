@@ -140,7 +140,11 @@ func Configs(base job.Config, accounts []Account, o Options) ([]Item, error) {
 	var items []Item
 	for _, a := range accounts {
 		c := base.Clone()
-		c.State = filepath.Join(o.StateDir, StateName(a))
+		dir := o.StateDir
+		if a.StateDir != "" {
+			dir = a.StateDir
+		}
+		c.State = filepath.Join(dir, StateName(a))
 		tu, err := withUser(c.Target.URL, a.TargetUser)
 		if err != nil {
 			return nil, &Error{Line: a.Line, Err: fmt.Errorf("target.url of the base config: %v", err)}
@@ -354,6 +358,13 @@ func (o *Options) runOne(ctx context.Context, it *Item) (r Result) {
 			"bytes", r.Bytes, "exit", r.Exit, "error", r.Error)
 	}()
 	log.Info("account start", "account", r.Account, "state", r.State)
+	// The state directory is made here, not before the batch: one that
+	// cannot be made (a per-account state_dir on a full or read-only
+	// disk) fails this account alone.
+	if err = os.MkdirAll(filepath.Dir(it.Config.State), 0o700); err != nil {
+		err = fmt.Errorf("state_dir: %w", err)
+		return r
+	}
 	run := o.run
 	if run == nil {
 		var ev func(migrate.Event)
