@@ -22,6 +22,7 @@ import (
 
 	"github.com/mailferry/mailferry/migrate"
 	"github.com/mailferry/mailferry/migrate/batch"
+	"github.com/mailferry/mailferry/migrate/job"
 )
 
 // BatchOptions are the flags of mailferry batch.
@@ -64,6 +65,16 @@ The accounts file has a header line naming its columns, in any order:
   state_dir             (optional) the directory of this account's state
                         file instead of the config's state_dir (relative:
                         to the accounts file)
+  KEY, target.KEY, source.KEY
+                        (optional) a setting of this account over the base
+                        config's, named as its config key and read as the
+                        config file would: dedup, lock_timeout, settle,
+                        target.connections, target.max_bytes_per_second,
+                        target.admin_user, source.max_message_size,
+                        source.since, source.delete, source.tls, ...; an
+                        empty cell keeps the base's. Keys that cannot
+                        differ per account (state, sources, target.url,
+                        passwords) are refused.
 Passwords never go in the file or on the command line: a column names an
 environment variable or a file that holds each one. Lines starting with #
 are skipped; an unknown column is an error.
@@ -172,6 +183,7 @@ func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
 	read := batch.ReadAccounts
 	switch o.Format {
 	case "csv", "":
+		read = func(r io.Reader) ([]batch.Account, error) { return batch.ReadAccountsWith(r, overrideColumn) }
 	case "imapsync":
 		read = batch.ReadImapsync
 	default:
@@ -197,7 +209,8 @@ func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
 			accounts[i].StateDir = filepath.Join(filepath.Dir(o.Accounts), a.StateDir)
 		}
 	}
-	bo := batch.Options{StateDir: stateDir, Parallel: o.Parallel, MaxPerServer: c.MaxConnectionsPerServer}
+	bo := batch.Options{StateDir: stateDir, Parallel: o.Parallel, MaxPerServer: c.MaxConnectionsPerServer,
+		Base: func(a batch.Account) (job.Config, error) { return accountBase(o.ConfigFile, a, nil) }}
 	items, err := batch.Configs(base, accounts, bo)
 	if err != nil {
 		return configErrorf("%s: %v", o.Accounts, err)

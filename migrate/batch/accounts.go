@@ -105,6 +105,10 @@ type Account struct {
 	// of the base config's target URL: host or host:port, or a URL
 	// (imaps://host:port) whose scheme, host and port replace the base's.
 	TargetHost string
+	// Overrides are the account's settings columns (ReadAccountsWith):
+	// the column name, a config key (dedup, target.connections,
+	// source.max_message_size, ...), to the cell, for non-empty cells.
+	Overrides map[string]string
 }
 
 // Columns are the columns an accounts file may have.
@@ -133,7 +137,14 @@ func (e *Error) Unwrap() error { return e.Err }
 // A column not in Columns is an error naming it. Lines whose first field
 // starts with "#" and empty lines are skipped. Two lines for the same
 // account (Key) are an error.
-func ReadAccounts(r io.Reader) ([]Account, error) {
+func ReadAccounts(r io.Reader) ([]Account, error) { return ReadAccountsWith(r, nil) }
+
+// ReadAccountsWith is ReadAccounts that also takes the columns that
+// setting says are settings: a column not in Columns for which setting
+// returns nil goes, for each non-empty cell, into the account's
+// Overrides; setting's error for a column is the file's error. A nil
+// setting takes no such column.
+func ReadAccountsWith(r io.Reader, setting func(column string) error) ([]Account, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, &Error{Err: err}
@@ -154,11 +165,22 @@ func ReadAccounts(r io.Reader) ([]Account, error) {
 		return nil, &Error{Err: err}
 	}
 	col := map[string]int{}
+	settings := map[string]int{}
 	var unknown []string
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(h))
 		if !slices.Contains(Columns, name) {
-			unknown = append(unknown, fmt.Sprintf("%q", h))
+			if setting == nil {
+				unknown = append(unknown, fmt.Sprintf("%q", h))
+				continue
+			}
+			if err := setting(name); err != nil {
+				return nil, &Error{Line: 1, Err: err}
+			}
+			if _, dup := settings[name]; dup {
+				return nil, &Error{Line: 1, Err: fmt.Errorf("column %s appears twice", name)}
+			}
+			settings[name] = i
 			continue
 		}
 		if _, dup := col[name]; dup {
@@ -198,6 +220,14 @@ func ReadAccounts(r io.Reader) ([]Account, error) {
 			TargetUser: get("target_user"), Folder: get("folder"), StateDir: get("state_dir"),
 			SourcePassword: Secret{Env: get("source_password_env"), File: get("source_password_file")},
 			TargetPassword: Secret{Env: get("target_password_env"), File: get("target_password_file")}}
+		for name, i := range settings {
+			if v := strings.TrimSpace(rec[i]); v != "" {
+				if a.Overrides == nil {
+					a.Overrides = map[string]string{}
+				}
+				a.Overrides[name] = v
+			}
+		}
 		if err := a.check(); err != nil {
 			return nil, &Error{Line: line, Err: err}
 		}

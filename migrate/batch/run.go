@@ -89,6 +89,11 @@ type Options struct {
 	// run's goroutines, concurrently.
 	Event func(a Account, e migrate.Event)
 
+	// Base, when not nil, makes the base job of each account that has
+	// Overrides (its settings columns applied to the base config);
+	// its error refuses the list, on that account's line.
+	Base func(a Account) (job.Config, error)
+
 	// run replaces an account's run (tests).
 	run func(ctx context.Context, c job.Config, log *slog.Logger) (*migrate.Report, error)
 }
@@ -140,6 +145,19 @@ func Configs(base job.Config, accounts []Account, o Options) ([]Item, error) {
 	var items []Item
 	for _, a := range accounts {
 		c := base.Clone()
+		if len(a.Overrides) > 0 {
+			if o.Base == nil {
+				return nil, &Error{Line: a.Line, Err: errors.New("settings columns given but no way to apply them")}
+			}
+			ac, err := o.Base(a)
+			if err != nil {
+				return nil, &Error{Line: a.Line, Err: err}
+			}
+			if len(ac.Sources) > 1 {
+				return nil, &Error{Line: a.Line, Err: errors.New("more than one source")}
+			}
+			c = ac
+		}
 		dir := o.StateDir
 		if a.StateDir != "" {
 			dir = a.StateDir
