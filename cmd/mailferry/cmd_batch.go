@@ -36,6 +36,7 @@ type BatchOptions struct {
 	Shard      string
 	Shards     int
 	shardsSet  bool
+	Admin      adminFlags // --source-admin-user, ... (adminflags.go)
 }
 
 // batchError ends a batch whose worst account did not end with exit 0:
@@ -133,6 +134,7 @@ The exit code is the worst account's: 130, then 2, 3, 4, 1, 0.
 	f.StringVar(&o.LogDir, "log-dir", "", "directory of the accounts' log files (default state_dir/logs)")
 	f.StringVar(&o.Shard, "shard", "", "run only shard I (from 0) of N of the accounts: I/N (/N: I from $"+batch.IndexEnv+")")
 	f.IntVar(&o.Shards, "shards", 0, "run only shard $"+batch.IndexEnv+" of N of the accounts")
+	o.Admin.addFlags(f)
 	return cmd
 }
 
@@ -165,6 +167,7 @@ func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
 	if err != nil {
 		return err
 	}
+	o.Admin.apply(c, nil, true)
 	if c.StateDir == "" {
 		return configErrorf("config %s: state_dir is required for mailferry batch (the directory of the accounts' state files)",
 			o.ConfigFile)
@@ -210,7 +213,7 @@ func runBatch(ctx context.Context, g *GlobalOptions, o *BatchOptions) error {
 		}
 	}
 	bo := batch.Options{StateDir: stateDir, Parallel: o.Parallel, MaxPerServer: c.MaxConnectionsPerServer,
-		Base: func(a batch.Account) (job.Config, error) { return accountBase(o.ConfigFile, a, nil) }}
+		Base: func(a batch.Account) (job.Config, error) { return accountBase(o.ConfigFile, a, &o.Admin) }}
 	items, err := batch.Configs(base, accounts, bo)
 	if err != nil {
 		return configErrorf("%s: %v", o.Accounts, err)

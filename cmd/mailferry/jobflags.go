@@ -14,7 +14,8 @@ type JobFlags struct {
 	ConfigFile string
 	Sources    []string
 	Folder     string
-	SourceTLS  sourceTLS // --source-ca-file, ... (tlsflags.go)
+	SourceTLS  sourceTLS  // --source-ca-file, ... (tlsflags.go)
+	Admin      adminFlags // --source-admin-user, ... (adminflags.go)
 	// stateFlag is whether --state was given (then a relative path is
 	// the working directory's, not the config file's).
 	stateFlag bool
@@ -32,6 +33,7 @@ func (o *JobFlags) AddFlags(f *pflag.FlagSet) {
 	f.Int("connections", 0, "IMAP connections to the target (target.connections)")
 	f.Duration("lock-timeout", 0, "wait this long for another run to release the state file (lock_timeout)")
 	o.addTLSFlags(f)
+	o.Admin.addFlags(f)
 }
 
 // flagKeys are the config keys that flags set.
@@ -74,8 +76,12 @@ func (o *JobFlags) config(v *viper.Viper) (*Config, error) {
 	if o.ConfigFile == "" && !v.IsSet("target.url") && os.Getenv("MAILFERRY_TARGET_URL") == "" {
 		return nil, configErrorf("give --config FILE, or --target and --source (see mailferry migrate --help)")
 	}
-	c, err := loadConfig(v, o.ConfigFile)
+	c, err := readConfig(v, o.ConfigFile)
 	if err != nil {
+		return nil, err
+	}
+	o.Admin.apply(c, nil, false)
+	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	c.resolveState(o.ConfigFile, o.stateFlag)

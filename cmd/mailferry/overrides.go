@@ -71,16 +71,11 @@ func overrideColumn(name string) error {
 
 // accountBase loads the base config file again with the account's
 // settings columns set over it, exactly as if the file said so (each
-// cell read as a YAML value), and makes its job. prep, when not nil,
-// prepares the viper first (the command line's flags).
-func accountBase(file string, a batch.Account, prep func(*viper.Viper) error) (job.Config, error) {
+// cell read as a YAML value), and makes its job. The admin flags, when
+// not nil, apply to the keys the account has no column for.
+func accountBase(file string, a batch.Account, admin *adminFlags) (job.Config, error) {
 	cols := slices.Sorted(stdmaps.Keys(a.Overrides))
 	v := viper.New()
-	if prep != nil {
-		if err := prep(v); err != nil {
-			return job.Config{}, err
-		}
-	}
 	var source map[string]any
 	for _, col := range cols {
 		var val any
@@ -123,6 +118,9 @@ func accountBase(file string, a batch.Account, prep func(*viper.Viper) error) (j
 	c, err := readConfig(v, file)
 	if err != nil {
 		return job.Config{}, what(err)
+	}
+	if admin != nil {
+		admin.apply(c, a.Overrides, true)
 	}
 	jc, err := c.jobConfig()
 	if err != nil {

@@ -71,6 +71,15 @@ func TestAccountBase(t *testing.T) {
 		s.TLS != "none" || !s.AllowPlaintext || s.Delete != "leave" {
 		t.Errorf("source %+v: want the columns over the base's source", s)
 	}
+	// The admin flags go under an account's own columns.
+	c, err = accountBase(file, a, &adminFlags{TargetUser: "flag", SourceUser: "srcadmin", SourceSeparator: "*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Target.AdminUser != "boss" || c.Sources[0].AdminUser != "srcadmin" || c.Sources[0].MasterSeparator != "*" {
+		t.Errorf("admin flags: target %q, source %q %q: want the column's boss, the flags' srcadmin *",
+			c.Target.AdminUser, c.Sources[0].AdminUser, c.Sources[0].MasterSeparator)
+	}
 	for col, val := range map[string]string{"target.connections": "many", "source.max_message_size": "big",
 		"lock_timeout": "soon", "source.since": "yesterday", "source.max_bytes_per_second": "1m"} {
 		_, err := accountBase(file, batch.Account{Overrides: map[string]string{col: val}}, nil)
