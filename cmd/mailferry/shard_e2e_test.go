@@ -83,6 +83,30 @@ func TestDovecotBatchShards(t *testing.T) {
 		}
 	}
 
+	// --shard /3 takes its index from JOB_COMPLETION_INDEX as --shards 3
+	// does: index 1 re-runs exactly shard 1's accounts, nothing new to copy.
+	again := filepath.Join(dir, "again")
+	code, out := runBatchCmd(t, append(env[:len(env):len(env)], "JOB_COMPLETION_INDEX=1"),
+		"--config", config, "--accounts", csvPath, "--results", again, "--shard", "/3")
+	if code != exitOK || !strings.Contains(out, "batch: shard 1/3, ") {
+		t.Fatalf("--shard /3, index 1: exit %d, want 0 naming shard 1/3:\n%s", code, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(again, "batch-*-shard-1-of-3.csv"))
+	if len(files) != 1 {
+		t.Fatalf("--shard /3: results %v, want one", files)
+	}
+	got := readResults(t, files[0])
+	for acc, sh := range ran {
+		if _, in := got[acc]; in != (sh == "1/3") {
+			t.Errorf("--shard /3, index 1: %s (shard %s) run %v", acc, sh, in)
+		}
+	}
+	for acc, r := range got {
+		if r["shard"] != "1/3" || r["exit"] != "0" || r["copied"] != "0" {
+			t.Errorf("--shard /3: %s: %v, want shard 1/3, nothing new copied", acc, r)
+		}
+	}
+
 	// Usage errors: exit 2 before anything runs.
 	for _, bad := range [][]string{
 		{"--shard", "3/3"}, {"--shard", "0/0"}, {"--shards", "0"}, {"--shards", "3", "--shard", "1/3"},
