@@ -142,8 +142,24 @@ func TestManifests(t *testing.T) {
 	if len(c.Command) != 0 {
 		t.Errorf("command %q overrides the image's ENTRYPOINT", c.Command)
 	}
-	if !strings.HasPrefix(c.Image, "localhost/mailferry:") {
-		t.Errorf("image %q, want the one `make image` builds (localhost/mailferry)", c.Image)
+	mk, err := os.ReadFile("../../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := regexp.MustCompile(`(?m)^IMAGE \?= (\S+)$`).FindSubmatch(mk); m == nil || c.Image != string(m[1]) {
+		t.Errorf("image %q, want the one `make image` builds (Makefile IMAGE ?= %s)", c.Image, m)
+	}
+	// The image runs the binary as its ENTRYPOINT, as the user the pod
+	// runs as.
+	cf, err := os.ReadFile("../Containerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nFROM scratch\n", "\nENTRYPOINT [\"/mailferry\"]\n",
+		fmt.Sprintf("\nUSER %d:%d\n", ptrOr(pod.SecurityContext.RunAsUser), ptrOr(pod.SecurityContext.RunAsGroup))} {
+		if !strings.Contains(string(cf), want) {
+			t.Errorf("Containerfile lacks %q", strings.TrimSpace(want))
+		}
 	}
 
 	// Security: non-root, read-only root, no capabilities, RuntimeDefault.
@@ -244,4 +260,11 @@ func TestManifests(t *testing.T) {
 	if n == 0 {
 		t.Error("accounts.csv names no password file")
 	}
+}
+
+func ptrOr(p *int64) int64 {
+	if p == nil {
+		return -1
+	}
+	return *p
 }
