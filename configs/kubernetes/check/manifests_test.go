@@ -210,6 +210,10 @@ func TestManifests(t *testing.T) {
 				t.Errorf("volume %s: Secret %q, want %q", v.Name, v.Secret.SecretName, secret.Name)
 			}
 			secretDir = mounts[v.Name]
+			// Readable by the pod's group (fsGroup), by no one else.
+			if m := v.Secret.DefaultMode; m == nil || *m != 0o440 || psc.FSGroup == nil {
+				t.Errorf("volume %s: defaultMode %v fsGroup %v, want 0440 and an fsGroup", v.Name, m, psc.FSGroup)
+			}
 		case v.PersistentVolumeClaim != nil:
 			if v.PersistentVolumeClaim.ClaimName != pvc.Name {
 				t.Errorf("volume %s: claim %q, want %q", v.Name, v.PersistentVolumeClaim.ClaimName, pvc.Name)
