@@ -212,7 +212,7 @@ func TestManifests(t *testing.T) {
 			secretDir = mounts[v.Name]
 			// Readable by the pod's group (fsGroup), by no one else.
 			if m := v.Secret.DefaultMode; m == nil || *m != 0o440 || psc.FSGroup == nil {
-				t.Errorf("volume %s: defaultMode %v fsGroup %v, want 0440 and an fsGroup", v.Name, m, psc.FSGroup)
+				t.Errorf("volume %s: defaultMode %#o fsGroup %d, want 0440 and an fsGroup", v.Name, ptrOr32(m), ptrOr(psc.FSGroup))
 			}
 		case v.PersistentVolumeClaim != nil:
 			if v.PersistentVolumeClaim.ClaimName != pvc.Name {
@@ -267,6 +267,13 @@ func TestManifests(t *testing.T) {
 }
 
 func ptrOr(p *int64) int64 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+func ptrOr32(p *int32) int32 {
 	if p == nil {
 		return -1
 	}
