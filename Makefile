@@ -3,7 +3,7 @@ GO ?= go
 SHELL := /bin/bash
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build demo test test-fast test-servers bench fuzz vet lint
+.PHONY: build demo test test-fast test-servers bench fuzz vet lint image
 
 # ./mailferry, as the README's `go build -o mailferry ./cmd/mailferry`,
 # with the version that `mailferry --version` prints.
@@ -19,8 +19,11 @@ demo:
 # Dovecot (and Cyrus, Courier, popa3d after `make test-servers`). With CI=true
 # a missing server fails the tests instead of skipping them. The output ends
 # with the list of skipped tests and why (internal/testsum).
+# Then the Kubernetes manifests' checks (configs/kubernetes/check, a
+# module of its own so that mailferry's go.mod has no k8s.io dependency).
 test: vet
 	set -o pipefail; $(GO) test -race -count=1 -timeout 20m -json ./... | $(GO) run ./internal/testsum
+	cd configs/kubernetes/check && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # The fast tests: no external server started (MAILFERRY_TEST_SERVERS=none),
 # no race detector, -short; under a minute on 2 cores. Ends with the list of
@@ -47,6 +50,19 @@ lint:
 # The speed and memory benchmark against Dovecot (see README, Performance).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/bench/
+
+# The container image of configs/kubernetes/Containerfile (FROM scratch,
+# static binary, non-root), as $(IMAGE), with buildah (or BUILDER=podman).
+# BUILDAH_ISOLATION=chroot and STORAGE_DRIVER=vfs let it run inside a
+# container as root (CI).
+IMAGE ?= localhost/mailferry:latest
+BUILDER ?= buildah
+image:
+	set -e; ctx=$$(mktemp -d); trap 'rm -rf "$$ctx"' EXIT; \
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$$(git describe --tags --always --dirty 2>/dev/null)" -o "$$ctx/mailferry" ./cmd/mailferry; \
+	cp /etc/ssl/certs/ca-certificates.crt "$$ctx/"; \
+	$(BUILDER) build --layers=false -f configs/kubernetes/Containerfile -t $(IMAGE) "$$ctx"
+	@echo "built $(IMAGE)"
 
 # A short bounded run of every fuzz target (go test -fuzz takes one target
 # per package per run), about 50s in all. Not part of `test`.
