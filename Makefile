@@ -46,7 +46,7 @@ lint:
 
 # The speed and memory benchmark against Dovecot (see README, Performance).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/bench/
+	$(GO) test -run '^$$' -bench '$(or $(BENCH),.)' -benchtime 1x -timeout 30m ./internal/bench/
 
 # A short bounded run of every fuzz target (go test -fuzz takes one target
 # per package per run), about 50s in all. Not part of `test`.
