@@ -173,6 +173,9 @@ sources:
 		// No password in the output, the results or the accounts' logs.
 		texts := map[string]string{"output": out}
 		logs, _ := filepath.Glob(filepath.Join(dir, "state", "logs", "*.log"))
+		if len(logs) != fleet {
+			t.Fatalf("%s: %d account logs, want %d", what, len(logs), fleet)
+		}
 		for _, f := range append(logs, r.files...) {
 			b, err := os.ReadFile(f)
 			if err != nil {
