@@ -49,7 +49,7 @@ lint:
 
 # The speed and memory benchmark against Dovecot (see README, Performance).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/bench/
+	$(GO) test -run '^$$' -bench '$(or $(BENCH),.)' -benchtime 1x -timeout 30m ./internal/bench/
 
 # The container image of configs/kubernetes/Containerfile (FROM scratch,
 # static binary, non-root), as $(IMAGE), with buildah (or BUILDER=podman).
