@@ -135,7 +135,7 @@ func openTarget(ctx context.Context, e *Server, log *slog.Logger) (*imap.Target,
 	}
 	t, err := imap.New(ctx, imap.Options{Addr: srv.Addr, TLS: mode, TLSConfig: tc, Username: srv.User,
 		Password: pass, AdminUser: e.AdminUser, MasterSeparator: e.MasterSeparator, Connections: e.Connections,
-		Timeout: e.Timeout, Logger: log})
+		Timeout: e.Timeout, Logger: log, MaxMessageSize: maxMessageSize(e)})
 	if err != nil {
 		return nil, &migrate.ConnectError{What: "target " + srv.Name(), Err: err}
 	}

@@ -37,6 +37,10 @@ func (t *Target) Append(ctx context.Context, folder string, msg target.Message) 
 	if msg.Size < 0 || (msg.Body == nil && msg.Size != 0) {
 		return 0, fmt.Errorf("append %q: %w: no body for %d octets", folder, errBody, msg.Size)
 	}
+	if max := t.opts.MaxMessageSize; max > 0 && msg.Size > max {
+		return 0, fmt.Errorf("append %q: %w: the message is %d octets, over the provider's limit of %d octets; not sent",
+			folder, target.ErrRejected, msg.Size, max)
+	}
 	if msg.Body == nil {
 		msg.Body = strings.NewReader("")
 	}
