@@ -77,7 +77,7 @@ func Build(ctx context.Context, c Config, log *slog.Logger) (*Job, error) {
 	}
 	j.target = tgt
 	j.Migrator = &migrate.Migrator{
-		Target:  tgt,
+		Target:  withQuota(tgt, &c.Target, j.store, c.DryRun),
 		State:   storeFor(j.store, c.DryRun),
 		Sources: specs,
 		Options: migrate.Options{Dedup: c.Dedup, DryRun: c.DryRun,

@@ -146,5 +146,8 @@ func (c *Config) ApplyPresets() error {
 // maxMessageSize is the size cap of e's preset (0: none).
 func maxMessageSize(e *Server) int64 {
 	p, _, _ := lookupPreset("target", e.Preset)
+	if p.MaxMessageSize > 0 && testMaxMessageSize > 0 {
+		return testMaxMessageSize
+	}
 	return p.MaxMessageSize
 }
