@@ -57,12 +57,16 @@ func (t *Target) Append(ctx context.Context, folder string, msg target.Message) 
 	return uid, nil
 }
 
-// appendPaced runs append, waiting as long as the server suggests and
-// trying again when it answers "Suggested Backoff Time", at most
-// maxBackoffs times.
+// appendPaced runs append, trying again at most maxBackoffs times when
+// the server answers "Suggested Backoff Time" (after waiting as long as
+// it suggests) or that the session is broken (at once: the pipeline has
+// dropped that connection).
 func (t *Target) appendPaced(ctx context.Context, folder string, msg target.Message) (uint32, error) {
 	for i := 0; ; i++ {
 		uid, err := t.append(ctx, folder, msg)
+		if notConnected(err) && i < maxBackoffs {
+			continue // the broken connection is gone: send again on a new one
+		}
 		d, ok := suggestedBackoff(err)
 		if !ok || i == maxBackoffs {
 			return uid, err

@@ -4,8 +4,9 @@ import (
 	"context"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/mailferry/mailferry/target/imap/internal/session"
 )
 
 // Microsoft 365 (Exchange Online) throttles IMAP with answers that carry
@@ -19,11 +20,6 @@ import (
 //
 // Both are NO answers: the message was not stored, so sending it again
 // cannot duplicate it.
-var notConnectedTexts = []string{
-	"user is authenticated but not connected",
-	"server unavailable. 15",
-}
-
 var backoffText = regexp.MustCompile(`(?i)suggested backoff time:\s*(\d+)\s*milliseconds`)
 
 // maxBackoff bounds one wait a server asks for; maxBackoffs bounds the
@@ -38,16 +34,7 @@ const (
 // on the server's side.
 func notConnected(err error) bool {
 	e := asIMAP(err)
-	if e == nil {
-		return false
-	}
-	text := strings.ToLower(e.Text)
-	for _, s := range notConnectedTexts {
-		if strings.Contains(text, s) {
-			return true
-		}
-	}
-	return false
+	return e != nil && session.NotConnected(e.Text)
 }
 
 // suggestedBackoff returns the wait a NO asks for, at most maxBackoff.

@@ -108,3 +108,32 @@ func TestFakeMaxMessageSize(t *testing.T) {
 		t.Errorf("Append(small) = %v", err)
 	}
 }
+
+// With LITERAL+ (the pipeline), the broken connection is dropped too and
+// the message sent again on a new one.
+func TestFakeM365NotConnectedPipelined(t *testing.T) {
+	f := newFakeServer(t, fakeCaps+" LITERAL+")
+	tg := newFakeTarget(t, f, 1, 5*time.Second)
+	if tg.pipe == nil {
+		t.Fatal("no pipeline with LITERAL+")
+	}
+	f.setAction(func(n int) (appendAction, string) {
+		if n == 1 {
+			return appendNoAfter, "User is authenticated but not connected."
+		}
+		return appendOK, ""
+	})
+	if _, err := tg.Append(context.Background(), "INBOX", msgOf("Subject: x\r\n\r\nbody\r\n")); err != nil {
+		t.Fatal(err) // the pipelined connection is open
+	}
+	logins := f.logins.Load()
+	if _, err := tg.Append(context.Background(), "INBOX", msgOf("Subject: x\r\n\r\nbody\r\n")); err != nil {
+		t.Fatalf("Append() = %v, want the message sent on a new connection", err)
+	}
+	if got := f.appends.Load(); got != 3 {
+		t.Errorf("%d APPENDs, want 3", got)
+	}
+	if got := f.logins.Load() - logins; got != 1 {
+		t.Errorf("%d new logins, want 1 (the broken connection replaced)", got)
+	}
+}
