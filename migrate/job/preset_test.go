@@ -1,10 +1,15 @@
 package job
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailferry/mailferry/migrate"
+	"github.com/mailferry/mailferry/state"
+	"github.com/mailferry/mailferry/target"
 )
 
 func presetConfig(target, source string) Config {
@@ -91,5 +96,33 @@ func TestPresetErrors(t *testing.T) {
 	c.Sources[0].Preset = "gmail"
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "sources[0].preset: applies to POP3 sources only") {
 		t.Errorf("archive: %v", err)
+	}
+}
+
+// A message larger than the whole quota fails alone (it could never be
+// sent); the quota stop says when the oldest counted minute leaves the
+// window.
+func TestQuotaTargetLimits(t *testing.T) {
+	store, err := state.Open(filepath.Join(t.TempDir(), "s.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	if err := store.AddUpload(context.Background(), now.Add(-time.Hour), 90); err != nil {
+		t.Fatal(err)
+	}
+	q := withQuota(nil, &Server{Preset: "gmail"}, store, false).(*quotaTarget)
+	q.quota, q.now = 100, func() time.Time { return now }
+	_, err = q.Append(context.Background(), "INBOX", target.Message{Size: 101})
+	if migrate.ClassOf(err) != migrate.ClassMessage {
+		t.Errorf("larger than the quota: %v, want a message failure", err)
+	}
+	_, err = q.Append(context.Background(), "INBOX", target.Message{Size: 11})
+	if migrate.ClassOf(err) != migrate.ClassConnect || !strings.Contains(err.Error(), "run again after 2026-01-02T11:01:00Z") {
+		t.Errorf("over the quota: %v", err)
+	}
+	if _, ok := withQuota(nil, &Server{Preset: "gmail"}, store, true).(*quotaTarget); ok {
+		t.Error("a dry run counts the quota")
 	}
 }
