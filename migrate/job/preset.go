@@ -31,9 +31,9 @@ var Presets = map[string]Preset{
 		// port 993 and pop.gmail.com port 995, SSL required).
 		IMAPHost: "imap.gmail.com:993",
 		POP3Host: "pop.gmail.com:995",
-		// https://support.google.com/mail/answer/7126229 ("Too many
-		// simultaneous connections": at most 15 IMAP connections per
-		// account).
+		// https://support.google.com/mail/answer/97150 ("Too many
+		// simultaneous connections": 15 IMAP connections per account
+		// today; the page said 10 in 2008).
 		MaxConnections: 15,
 		// https://support.google.com/a/answer/1071518 ("Gmail bandwidth
 		// limits": upload via IMAP, 500 MB per day).
@@ -52,8 +52,9 @@ var Presets = map[string]Preset{
 		// No public per-mailbox IMAP connection limit found: no cap.
 	},
 	"fastmail": {
-		// https://www.fastmail.help/hc/en-us/articles/1500000278342-Server-names-and-ports
-		// (imap.fastmail.com port 993, pop.fastmail.com port 995, SSL/TLS).
+		// https://www.fastmail.com/help/technical/servernamesandports.html
+		// (imap.fastmail.com port 993, pop.fastmail.com port 995, SSL/TLS
+		// only, no STARTTLS).
 		IMAPHost: "imap.fastmail.com:993",
 		POP3Host: "pop.fastmail.com:995",
 		// No public IMAP connection, size or upload limit found: none.
