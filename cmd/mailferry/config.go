@@ -67,6 +67,9 @@ type Endpoint struct {
 	// instead of SASL PLAIN with an authorization identity (job.Server).
 	AdminUser       string `mapstructure:"admin_user"`
 	MasterSeparator string `mapstructure:"master_separator"`
+	// Preset names a provider (gmail, microsoft365, fastmail): its host,
+	// port and limits (job.Presets).
+	Preset string `mapstructure:"preset"`
 }
 
 // SourceEndpoint is one source of the job: a POP3 server, or an archive
@@ -155,6 +158,7 @@ var envKeys = []string{
 	"target.tls", "target.allow_plaintext", "target.tls_skip_verify", "target.ca_file",
 	"target.tls_fingerprint", "target.admin_user", "target.master_separator",
 	"target.timeout", "target.connections", "target.max_bytes_per_second",
+	"target.preset",
 }
 
 // loadConfig reads file (may be ""), the environment, and the flags the
@@ -342,7 +346,7 @@ func parseSize(key string, v any) (int64, error) {
 func (e *Endpoint) server(key, defaultEnv string) job.Server {
 	return job.Server{URL: e.URL, TLS: e.TLS, AllowPlaintext: e.AllowPlaintext, TLSSkipVerify: e.TLSSkipVerify,
 		CAFile: e.CAFile, TLSFingerprint: e.TLSFingerprint, Timeout: e.Timeout, Connections: e.Connections,
-		AdminUser: e.AdminUser, MasterSeparator: e.MasterSeparator,
+		AdminUser: e.AdminUser, MasterSeparator: e.MasterSeparator, Preset: e.Preset,
 		Password: func(ctx context.Context, name string) (string, error) {
 			return e.password(ctx, key, defaultEnv, name)
 		}}

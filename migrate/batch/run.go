@@ -163,6 +163,10 @@ func Configs(base job.Config, accounts []Account, o Options) ([]Item, error) {
 			dir = a.StateDir
 		}
 		c.State = filepath.Join(dir, StateName(a))
+		// A preset gives a base target URL without a host its host.
+		if err := c.ApplyPresets(); err != nil {
+			return nil, &Error{Line: a.Line, Err: err}
+		}
 		tu, err := withUser(c.Target.URL, a.TargetUser)
 		if err != nil {
 			return nil, &Error{Line: a.Line, Err: fmt.Errorf("target.url of the base config: %v", err)}

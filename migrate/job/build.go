@@ -77,7 +77,7 @@ func Build(ctx context.Context, c Config, log *slog.Logger) (*Job, error) {
 	}
 	j.target = tgt
 	j.Migrator = &migrate.Migrator{
-		Target:  tgt,
+		Target:  withQuota(tgt, &c.Target, j.store, c.DryRun),
 		State:   storeFor(j.store, c.DryRun),
 		Sources: specs,
 		Options: migrate.Options{Dedup: c.Dedup, DryRun: c.DryRun,
@@ -135,7 +135,7 @@ func openTarget(ctx context.Context, e *Server, log *slog.Logger) (*imap.Target,
 	}
 	t, err := imap.New(ctx, imap.Options{Addr: srv.Addr, TLS: mode, TLSConfig: tc, Username: srv.User,
 		Password: pass, AdminUser: e.AdminUser, MasterSeparator: e.MasterSeparator, Connections: e.Connections,
-		Timeout: e.Timeout, Logger: log})
+		Timeout: e.Timeout, Logger: log, MaxMessageSize: maxMessageSize(e)})
 	if err != nil {
 		return nil, &migrate.ConnectError{What: "target " + srv.Name(), Err: err}
 	}

@@ -74,6 +74,9 @@ type Server struct {
 	// in logs: no secret in it). Build calls it once per server; nil is
 	// an error when the server is connected to.
 	Password func(ctx context.Context, name string) (string, error)
+	// Preset names a provider in Presets (gmail, microsoft365, fastmail)
+	// whose documented host, port and limits apply; what the URL says wins.
+	Preset string
 }
 
 // Source is one source: a POP3 server, or a local archive whose URL is
@@ -135,6 +138,9 @@ func configErrorf(format string, args ...any) error {
 // Validate checks c without opening anything: what Build would refuse
 // before it connects. Archives are checked when Build opens them.
 func (c *Config) Validate() error {
+	if err := c.ApplyPresets(); err != nil {
+		return err
+	}
 	switch c.Dedup {
 	case migrate.DedupAccount, migrate.DedupFolder, migrate.DedupOff:
 	default:

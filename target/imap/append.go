@@ -37,20 +37,45 @@ func (t *Target) Append(ctx context.Context, folder string, msg target.Message) 
 	if msg.Size < 0 || (msg.Body == nil && msg.Size != 0) {
 		return 0, fmt.Errorf("append %q: %w: no body for %d octets", folder, errBody, msg.Size)
 	}
+	if max := t.opts.MaxMessageSize; max > 0 && msg.Size > max {
+		return 0, fmt.Errorf("append %q: %w: the message is %d octets, over the provider's limit of %d octets; not sent",
+			folder, target.ErrRejected, msg.Size, max)
+	}
 	if msg.Body == nil {
 		msg.Body = strings.NewReader("")
 	}
-	uid, err := t.append(ctx, folder, msg)
+	uid, err := t.appendPaced(ctx, folder, msg)
 	if hasCode(err, imap.ResponseCodeTryCreate) || t.refusedForMissing(ctx, folder, err) {
 		if err = t.create(ctx, folder, ""); err != nil {
 			return 0, fmt.Errorf("append %q: cannot create the folder: %w", folder, classify(err, true))
 		}
-		uid, err = t.append(ctx, folder, msg)
+		uid, err = t.appendPaced(ctx, folder, msg)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("append %q: %w", folder, classify(t.nulRefused(msg, err), true))
 	}
 	return uid, nil
+}
+
+// appendPaced runs append, trying again at most maxBackoffs times when
+// the server answers "Suggested Backoff Time" (after waiting as long as
+// it suggests) or that the session is broken (at once: the pipeline has
+// dropped that connection).
+func (t *Target) appendPaced(ctx context.Context, folder string, msg target.Message) (uint32, error) {
+	for i := 0; ; i++ {
+		uid, err := t.append(ctx, folder, msg)
+		if notConnected(err) && i < maxBackoffs {
+			continue // the broken connection is gone: send again on a new one
+		}
+		d, ok := suggestedBackoff(err)
+		if !ok || i == maxBackoffs {
+			return uid, err
+		}
+		t.opts.Logger.Info("imap backoff", "folder", folder, "wait", d)
+		if err := t.sleep(ctx, d); err != nil {
+			return 0, err
+		}
+	}
 }
 
 // refusedForMissing reports whether err, the answer to an APPEND into
@@ -59,7 +84,8 @@ func (t *Target) Append(ctx context.Context, folder string, msg target.Message) 
 // older servers never send it.
 func (t *Target) refusedForMissing(ctx context.Context, folder string, err error) bool {
 	e := asIMAP(err)
-	if e == nil || e.Type != imap.StatusResponseTypeNo || (e.Code != "" && e.Code != imap.ResponseCodeNonExistent) {
+	if e == nil || e.Type != imap.StatusResponseTypeNo || (e.Code != "" && e.Code != imap.ResponseCodeNonExistent) ||
+		notConnected(err) || hasBackoff(err) {
 		return false // a code that says why: [TOOBIG], [LIMIT], [OVERQUOTA] ...
 	}
 	var exists bool
@@ -160,7 +186,9 @@ func (t *Target) appendSync(ctx context.Context, folder string, msg target.Messa
 		var sent bool
 		var err error
 		uid, sent, err = t.appendOnce(ctx, c, folder, msg)
-		return err != nil && !sent && retryable(err), err
+		// A session broken on the server's side (Microsoft 365) answers
+		// NO: nothing stored, so a new connection may send it again.
+		return err != nil && (notConnected(err) || !sent && retryable(err)), err
 	})
 	return uid, err
 }

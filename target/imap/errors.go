@@ -56,10 +56,17 @@ func classify(err error, rejected bool) error {
 		return temporary(err)
 	case imapErr.Code == imap.ResponseCodeOverQuota:
 		return fmt.Errorf("%w: %w", target.ErrOverQuota, err)
-	case transientCodes[imapErr.Code]:
+	case transientCodes[imapErr.Code] || notConnected(err):
+		return temporary(err)
+	case rejected && hasBackoff(err):
 		return temporary(err)
 	case rejected:
 		return fmt.Errorf("%w: %w", target.ErrRejected, err)
 	}
 	return err
+}
+
+func hasBackoff(err error) bool {
+	_, ok := suggestedBackoff(err)
+	return ok
 }

@@ -77,6 +77,10 @@ type Options struct {
 	// STARTTLS and login); an APPEND gets Timeout plus Size/(64 KiB/s).
 	// 0 means DefaultTimeout.
 	Timeout time.Duration
+	// MaxMessageSize, above 0, is the largest message Append sends (a
+	// provider's documented limit): a larger one is refused unsent,
+	// wrapping target.ErrRejected.
+	MaxMessageSize int64
 	// Logger receives connection events; nil discards them.
 	Logger *slog.Logger
 	// Dialer opens the TCP connection; nil uses a net.Dialer. Tests and

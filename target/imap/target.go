@@ -31,6 +31,10 @@ type Target struct {
 
 	mu    sync.Mutex
 	known map[string]bool // folders known to exist
+
+	// sleep waits as a server asks (Suggested Backoff Time); tests
+	// replace it.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 var _ target.Target = (*Target)(nil)
@@ -46,7 +50,7 @@ func New(ctx context.Context, opts Options) (*Target, error) {
 		return nil, fmt.Errorf("imap target: Addr and Username are required")
 	}
 	opts.applyDefaults()
-	t := &Target{opts: opts, pool: newPool(opts.Connections), known: make(map[string]bool)}
+	t := &Target{opts: opts, pool: newPool(opts.Connections), known: make(map[string]bool), sleep: sleepCtx}
 	c, err := t.dial(ctx)
 	if err != nil {
 		return nil, err

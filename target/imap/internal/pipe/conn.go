@@ -156,6 +156,11 @@ func (c *conn) read() {
 			if r := c.take(st.Tag); r != nil {
 				finish(r, st.AppendUID(), st.Err())
 			}
+			if st.Kind == "NO" && session.NotConnected(st.Text) {
+				// Broken on the server's side: the next APPEND goes on a
+				// new connection.
+				c.fail(session.Temporary(fmt.Errorf("server session broken: %s", st.Text)))
+			}
 		}
 	}
 }
