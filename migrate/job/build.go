@@ -195,8 +195,13 @@ func pop3Spec(ctx context.Context, s *Source, i int, log *slog.Logger) (migrate.
 	case srv.Implicit:
 		mode = pop3.TLSImplicit
 	}
+	tokens, err := s.tokenSource()
+	if err != nil {
+		return none, err
+	}
 	opts := pop3.Options{Addr: srv.Addr, TLS: mode, TLSConfig: tc, Username: srv.User, Password: pass,
-		AdminUser: s.AdminUser, MasterSeparator: s.MasterSeparator, Timeout: s.Timeout, AllowNoUIDL: s.AllowNoUIDL}
+		AdminUser: s.AdminUser, MasterSeparator: s.MasterSeparator, Timeout: s.Timeout, AllowNoUIDL: s.AllowNoUIDL,
+		OAuth: tokens, OAuthMech: s.Auth}
 	folder := s.Folder
 	if folder == "" {
 		folder = "INBOX"
