@@ -25,8 +25,11 @@ func (s *Session) loginOAuth(ctx context.Context, cfg *Config) error {
 		return fmt.Errorf("login as %q: %w: the server does not offer AUTH=%s", cfg.Username, mailnet.ErrAuth, mech)
 	}
 	var err error
+	var tok string
 	for attempt := 0; attempt < 2; attempt++ {
-		tok, gen, terr := cfg.OAuth.Token(ctx)
+		var gen uint64
+		var terr error
+		tok, gen, terr = cfg.OAuth.Token(ctx)
 		if terr != nil {
 			return fmt.Errorf("login as %q: %w", cfg.Username, terr)
 		}
@@ -43,7 +46,7 @@ func (s *Session) loginOAuth(ctx context.Context, cfg *Config) error {
 			return fmt.Errorf("login as %q: token refused; getting a new one: %w", cfg.Username, rerr)
 		}
 	}
-	return oauthError(err, cfg)
+	return oauthError(err, cfg, tok)
 }
 
 // authenticate runs one AUTHENTICATE with the token. A continuation
@@ -73,9 +76,9 @@ func irIf(ok bool, ir string) string {
 }
 
 // oauthError classifies a failed OAuth2 login as loginError does, with
-// the token redacted.
-func oauthError(err error, cfg *Config) error {
-	msg := cfg.OAuth.Redact(err.Error())
+// the token sent redacted.
+func oauthError(err error, cfg *Config, tok string) error {
+	msg := oauth2.RedactToken(err.Error(), tok)
 	who := fmt.Sprintf("login as %q", cfg.Username)
 	imapErr := AsIMAP(err)
 	if imapErr == nil || TransientCodes[imapErr.Code] {
