@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/mailferry/mailferry/internal/oauth2"
+
 	"bufio"
 	"context"
 	"errors"
@@ -70,6 +72,11 @@ type Endpoint struct {
 	// Preset names a provider (gmail, microsoft365, fastmail): its host,
 	// port and limits (job.Presets).
 	Preset string `mapstructure:"preset"`
+	// OAuth2TokenCommand is a YAML list (argv) or a string split at
+	// spaces with quotes honoured; no shell runs it (job.Server).
+	OAuth2TokenCommand any    `mapstructure:"oauth2_token_command"`
+	OAuth2TokenFile    string `mapstructure:"oauth2_token_file"`
+	Auth               string `mapstructure:"auth"`
 }
 
 // SourceEndpoint is one source of the job: a POP3 server, or an archive
@@ -159,6 +166,7 @@ var envKeys = []string{
 	"target.tls_fingerprint", "target.admin_user", "target.master_separator",
 	"target.timeout", "target.connections", "target.max_bytes_per_second",
 	"target.preset",
+	"target.oauth2_token_command", "target.oauth2_token_file", "target.auth",
 }
 
 // loadConfig reads file (may be ""), the environment, and the flags the
@@ -240,6 +248,9 @@ func (c *Config) jobConfig() (job.Config, error) {
 	if err != nil {
 		return job.Config{}, err
 	}
+	if jc.Target.OAuth2TokenCommand, err = tokenCommand("target", c.Target.OAuth2TokenCommand); err != nil {
+		return job.Config{}, err
+	}
 	jc.Target.MaxBytesPerSecond = rate
 	for i := range c.Sources {
 		s := &c.Sources[i]
@@ -266,8 +277,12 @@ func (c *Config) jobConfig() (job.Config, error) {
 		for _, m := range s.FolderMap {
 			maps = append(maps, migrate.FolderMap{From: m.From, To: m.To})
 		}
+		srv := s.server(fmt.Sprintf("sources[%d]", i), "MAILFERRY_SOURCE_PASSWORD")
+		if srv.OAuth2TokenCommand, err = tokenCommand(fmt.Sprintf("sources[%d]", i), s.OAuth2TokenCommand); err != nil {
+			return job.Config{}, err
+		}
 		jc.Sources = append(jc.Sources, job.Source{
-			Server: s.server(fmt.Sprintf("sources[%d]", i), "MAILFERRY_SOURCE_PASSWORD"),
+			Server: srv,
 			Folder: s.Folder, AllowNoUIDL: s.AllowNoUIDL, FolderMap: maps, Include: s.Include, Exclude: s.Exclude,
 			IncludeDeleted: s.IncludeDeleted, Delete: s.Delete, MergeAccounts: merge,
 			Since: since, Before: before, MaxMessageSize: maxSize})
@@ -347,6 +362,7 @@ func (e *Endpoint) server(key, defaultEnv string) job.Server {
 	return job.Server{URL: e.URL, TLS: e.TLS, AllowPlaintext: e.AllowPlaintext, TLSSkipVerify: e.TLSSkipVerify,
 		CAFile: e.CAFile, TLSFingerprint: e.TLSFingerprint, Timeout: e.Timeout, Connections: e.Connections,
 		AdminUser: e.AdminUser, MasterSeparator: e.MasterSeparator, Preset: e.Preset,
+		OAuth2TokenFile: e.OAuth2TokenFile, Auth: e.Auth,
 		Password: func(ctx context.Context, name string) (string, error) {
 			return e.password(ctx, key, defaultEnv, name)
 		}}
@@ -445,4 +461,44 @@ func prompt(label string) (string, error) {
 		return strings.TrimRight(line, "\r\n"), nil
 	}
 	return string(b), nil
+}
+
+// tokenCommand reads oauth2_token_command: absent, a list of strings
+// (argv), or a string split into argv without a shell.
+func tokenCommand(key string, v any) ([]string, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		if strings.TrimSpace(v) == "" {
+			return nil, nil
+		}
+		argv, err := oauth2.SplitCommand(v)
+		if err != nil {
+			return nil, configErrorf("%s.%v", key, err)
+		}
+		return argv, nil
+	case []any:
+		var argv []string
+		for _, a := range v {
+			s, ok := a.(string)
+			if !ok {
+				return nil, configErrorf("%s.oauth2_token_command: each item of the list must be a string", key)
+			}
+			argv = append(argv, s)
+		}
+		if len(argv) == 0 || argv[0] == "" {
+			return nil, configErrorf("%s.oauth2_token_command: empty", key)
+		}
+		return argv, nil
+	case []string:
+		return tokenCommand(key, func() []any {
+			out := make([]any, len(v))
+			for i := range v {
+				out[i] = v[i]
+			}
+			return out
+		}())
+	}
+	return nil, configErrorf("%s.oauth2_token_command: a list of strings or a string", key)
 }

@@ -86,6 +86,9 @@ func (s *Server) prepare() error {
 	if err := s.writeCert(); err != nil {
 		return err
 	}
+	if err := s.writeOAuth2(); err != nil {
+		return err
+	}
 	return s.writeUsers()
 }
 
@@ -204,7 +207,13 @@ func (s *Server) config(ports []int) string {
 	p("ssl_cert = <%s/cert.pem", d)
 	p("ssl_key = <%s/key.pem", d)
 	p("disable_plaintext_auth = no")
-	p("auth_mechanisms = plain login")
+	if s.opts.OAuth2IntrospectionURL != "" {
+		p("auth_mechanisms = plain login xoauth2 oauthbearer")
+		p("auth_failure_delay = 0")
+		p("auth_cache_size = 0")
+	} else {
+		p("auth_mechanisms = plain login")
+	}
 	p("auth_verbose = yes")
 	p("mail_location = maildir:~/Maildir")
 	p("pop3_uidl_format = %%08Xu%%08Xv")
@@ -217,6 +226,9 @@ func (s *Server) config(ports []int) string {
 		// users' passdb, which then only looks the user up.
 		p("auth_master_user_separator = *")
 		p("passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s/masters\n  master = yes\n  result_success = continue\n}", d)
+	}
+	if s.opts.OAuth2IntrospectionURL != "" {
+		p("passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s/oauth2.conf.ext\n}", d)
 	}
 	p("passdb {\n  driver = passwd-file\n  args = scheme=PLAIN %s/passwd\n}", d)
 	p("userdb {\n  driver = passwd-file\n  args = %s/passwd\n}", d)
@@ -257,4 +269,20 @@ func currentNames() (userName, groupName string) {
 		groupName = g.Name
 	}
 	return userName, groupName
+}
+
+// writeOAuth2 writes the oauth2 passdb's settings when the option is set:
+// RFC 7662 style introspection by POST, the user named by "username",
+// valid while "active" is true.
+func (s *Server) writeOAuth2() error {
+	if s.opts.OAuth2IntrospectionURL == "" {
+		return nil
+	}
+	conf := "introspection_mode = post\n" +
+		"introspection_url = " + s.opts.OAuth2IntrospectionURL + "\n" +
+		"force_introspection = yes\n" +
+		"username_attribute = username\n" +
+		"active_attribute = active\n" +
+		"active_value = true\n"
+	return os.WriteFile(filepath.Join(s.Dir, "oauth2.conf.ext"), []byte(conf), 0o644)
 }

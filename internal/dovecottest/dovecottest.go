@@ -43,6 +43,12 @@ type Options struct {
 	// is "*") or with SASL PLAIN naming the user as authorization
 	// identity. They have no mailbox. Same rules for names as Users.
 	MasterUsers []User
+	// OAuth2IntrospectionURL, when set, adds an oauth2 passdb for the
+	// XOAUTH2 and OAUTHBEARER mechanisms that POSTs each token (form
+	// field "token") to this URL, which must answer a JSON object with
+	// "active": true and "username" naming the user, or "active": false.
+	// Dovecot caches no token: every login asks the URL.
+	OAuth2IntrospectionURL string
 }
 
 // StartTimeout bounds how long Start waits for all four ports to answer.

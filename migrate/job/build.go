@@ -1,6 +1,8 @@
 package job
 
 import (
+	"github.com/mailferry/mailferry/internal/oauth2"
+
 	"context"
 	"errors"
 	"fmt"
@@ -97,6 +99,9 @@ func storeFor(s *state.Store, dryRun bool) migrate.Store {
 
 // password asks e for the password of the server a names.
 func (e *Server) password(ctx context.Context, a Addr) (string, error) {
+	if e.oauth2() {
+		return "", nil
+	}
 	if e.Password == nil {
 		return "", configErrorf("no password for %s", e.loginName(a))
 	}
@@ -133,9 +138,13 @@ func openTarget(ctx context.Context, e *Server, log *slog.Logger) (*imap.Target,
 	case srv.Implicit:
 		mode = imap.TLSImplicit
 	}
+	tokens, err := e.tokenSource()
+	if err != nil {
+		return nil, err
+	}
 	t, err := imap.New(ctx, imap.Options{Addr: srv.Addr, TLS: mode, TLSConfig: tc, Username: srv.User,
 		Password: pass, AdminUser: e.AdminUser, MasterSeparator: e.MasterSeparator, Connections: e.Connections,
-		Timeout: e.Timeout, Logger: log, MaxMessageSize: maxMessageSize(e)})
+		Timeout: e.Timeout, Logger: log, MaxMessageSize: maxMessageSize(e), OAuth: tokens, OAuthMech: e.Auth})
 	if err != nil {
 		return nil, &migrate.ConnectError{What: "target " + srv.Name(), Err: err}
 	}
@@ -186,8 +195,13 @@ func pop3Spec(ctx context.Context, s *Source, i int, log *slog.Logger) (migrate.
 	case srv.Implicit:
 		mode = pop3.TLSImplicit
 	}
+	tokens, err := s.tokenSource()
+	if err != nil {
+		return none, err
+	}
 	opts := pop3.Options{Addr: srv.Addr, TLS: mode, TLSConfig: tc, Username: srv.User, Password: pass,
-		AdminUser: s.AdminUser, MasterSeparator: s.MasterSeparator, Timeout: s.Timeout, AllowNoUIDL: s.AllowNoUIDL}
+		AdminUser: s.AdminUser, MasterSeparator: s.MasterSeparator, Timeout: s.Timeout, AllowNoUIDL: s.AllowNoUIDL,
+		OAuth: tokens, OAuthMech: s.Auth}
 	folder := s.Folder
 	if folder == "" {
 		folder = "INBOX"
@@ -246,4 +260,14 @@ func archiveSpec(s *Source, kind, p string, log *slog.Logger) (migrate.SourceSpe
 	src.Close()
 	return migrate.SourceSpec{Name: kind + ":" + abs, Folder: folder, FolderMap: s.FolderMap,
 		Include: s.Include, Exclude: s.Exclude, Open: open, Archive: true}, nil
+}
+
+// tokenSource returns the server's OAuth2 token source, nil when it logs
+// in with a password.
+func (e *Server) tokenSource() (*oauth2.Source, error) {
+	src, err := oauth2.New(oauth2.Config{Command: e.OAuth2TokenCommand, File: e.OAuth2TokenFile})
+	if err != nil {
+		return nil, configErrorf("%v", err)
+	}
+	return src, nil
 }

@@ -64,7 +64,16 @@ type Server struct {
 	// URLuser+MasterSeparator+AdminUser (Dovecot's "user*admin").
 	AdminUser       string
 	MasterSeparator string
-	Timeout         time.Duration
+	// OAuth2TokenCommand (argv, run without a shell, printing an access
+	// token) or OAuth2TokenFile (read each time a token is needed) make
+	// the login XOAUTH2 or OAUTHBEARER instead of a password; Auth picks
+	// the mechanism ("xoauth2", "oauthbearer", "" or "auto": what the
+	// server announces, OAUTHBEARER first). A token the server refuses is
+	// obtained again, once for all connections, and the login retried.
+	OAuth2TokenCommand []string
+	OAuth2TokenFile    string
+	Auth               string
+	Timeout            time.Duration
 	// Connections is how many connections to open (the target only).
 	Connections int
 	// MaxBytesPerSecond, above 0, bounds the message bytes sent, over
@@ -217,6 +226,9 @@ func (s *Source) validate(i int) error {
 // validateAdmin checks AdminUser and MasterSeparator; key names the
 // server in messages.
 func (e *Server) validateAdmin(key string) error {
+	if err := e.validateOAuth2(key); err != nil {
+		return err
+	}
 	if e.MasterSeparator != "" && e.AdminUser == "" {
 		return configErrorf("%s.master_separator: set admin_user too (the admin who logs in as the URL's user)", key)
 	}
@@ -286,3 +298,28 @@ func ParseDelete(s string) (*migrate.DeletePolicy, error) {
 	}
 	return &migrate.DeletePolicy{KeepFor: time.Duration(n) * 24 * time.Hour}, nil
 }
+
+// validateOAuth2 checks the OAuth2 keys; key names the endpoint.
+func (e *Server) validateOAuth2(key string) error {
+	switch strings.ToLower(e.Auth) {
+	case "", "auto", "xoauth2", "oauthbearer":
+	default:
+		return configErrorf("%s.auth: %q is not xoauth2, oauthbearer or auto", key, e.Auth)
+	}
+	if len(e.OAuth2TokenCommand) > 0 && e.OAuth2TokenFile != "" {
+		return configErrorf("%s: set oauth2_token_command or oauth2_token_file, not both", key)
+	}
+	if !e.oauth2() {
+		if e.Auth != "" && !strings.EqualFold(e.Auth, "auto") {
+			return configErrorf("%s.auth: %s needs oauth2_token_command or oauth2_token_file", key, e.Auth)
+		}
+		return nil
+	}
+	if e.AdminUser != "" {
+		return configErrorf("%s.admin_user: admin logins do not combine with OAuth2", key)
+	}
+	return nil
+}
+
+// oauth2 reports whether the server logs in with an OAuth2 token.
+func (e *Server) oauth2() bool { return len(e.OAuth2TokenCommand) > 0 || e.OAuth2TokenFile != "" }

@@ -1,6 +1,7 @@
 package pop3
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -12,7 +13,10 @@ import (
 
 // auth logs in with SASL PLAIN when the server lists it, else with
 // USER/PASS.
-func (s *Source) auth() error {
+func (s *Source) auth(ctx context.Context) error {
+	if s.opts.OAuth != nil {
+		return s.authOAuth(ctx)
+	}
 	if strings.ContainsAny(s.opts.Username+s.opts.Password+s.opts.AdminUser+s.opts.MasterSeparator, "\r\n") {
 		return fmt.Errorf("pop3 auth: %w: username or password contains a line break", source.ErrAuth)
 	}

@@ -1,6 +1,8 @@
 package pop3
 
 import (
+	"github.com/mailferry/mailferry/internal/oauth2"
+
 	"bufio"
 	"context"
 	"crypto/tls"
@@ -60,6 +62,13 @@ type Options struct {
 	// the user Username+MasterSeparator+AdminUser (Dovecot's "user*admin").
 	AdminUser       string
 	MasterSeparator string
+	// OAuth, when set, logs in with AUTH XOAUTH2 or OAUTHBEARER and a
+	// token from it instead of Password; OAuthMech picks the mechanism
+	// ("xoauth2", "oauthbearer"; "" or "auto": OAUTHBEARER when CAPA
+	// lists it, else XOAUTH2). A refused token is obtained again (once
+	// for all sessions sharing OAuth) and the login retried once.
+	OAuth     *oauth2.Source
+	OAuthMech string
 	// Timeout bounds every read and write on the connection; while a
 	// message streams, each successful read starts it again, so it is an
 	// idle timeout there. 0 means 60s.
@@ -180,7 +189,7 @@ func (s *Source) open(ctx context.Context) error {
 	if err := s.utf8(); err != nil {
 		return err
 	}
-	if err := s.auth(); err != nil {
+	if err := s.auth(ctx); err != nil {
 		return err
 	}
 	// RFC 2449: capabilities may change once authenticated.

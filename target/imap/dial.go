@@ -16,7 +16,7 @@ import (
 func (t *Target) sessionConfig() session.Config {
 	o := &t.opts
 	return session.Config{Addr: o.Addr, TLS: o.TLS, TLSConfig: o.TLSConfig, Username: o.Username,
-		Password: o.Password, AdminUser: o.AdminUser, MasterSeparator: o.MasterSeparator, Timeout: o.Timeout, Dialer: o.Dialer}
+		Password: o.Password, AdminUser: o.AdminUser, MasterSeparator: o.MasterSeparator, OAuth: o.OAuth, OAuthMech: o.OAuthMech, Timeout: o.Timeout, Dialer: o.Dialer}
 }
 
 // dial opens, protects and authenticates one connection through package

@@ -1,6 +1,8 @@
 package imap
 
 import (
+	"github.com/mailferry/mailferry/internal/oauth2"
+
 	"context"
 	"crypto/tls"
 	"log/slog"
@@ -63,6 +65,13 @@ type Options struct {
 	// as the user Username+MasterSeparator+AdminUser ("user*admin").
 	AdminUser       string
 	MasterSeparator string
+	// OAuth, when set, logs in with XOAUTH2 or OAUTHBEARER and a token
+	// from it instead of Password; OAuthMech picks the mechanism
+	// ("xoauth2", "oauthbearer"; "" or "auto": OAUTHBEARER when
+	// announced, else XOAUTH2). A refused token is obtained again, once
+	// for all connections, and the login retried.
+	OAuth     *oauth2.Source
+	OAuthMech string
 
 	// Connections is the most connections open at once, each running one
 	// command at a time; 0 means DefaultConnections.

@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/mailferry/mailferry/internal/mailnet"
+	"github.com/mailferry/mailferry/internal/oauth2"
 	"github.com/mailferry/mailferry/target/imap/internal/wire"
 )
 
@@ -37,6 +38,13 @@ type Config struct {
 	// the user Username+MasterSeparator+AdminUser (Dovecot's "user*admin").
 	AdminUser       string
 	MasterSeparator string
+	// OAuth, when set, logs in with an OAuth2 access token from it
+	// (Password unused), by OAuthMech ("xoauth2", "oauthbearer", or ""
+	// for what the server announces, OAUTHBEARER first). A token the
+	// server refuses is obtained again (once for all connections refused
+	// it at the same time) and the login tried once more.
+	OAuth     *oauth2.Source
+	OAuthMech string
 	// Timeout bounds the whole dial: TCP, TLS, greeting and login.
 	Timeout time.Duration
 	Dialer  func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -91,7 +99,7 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 	w := StartWatchdog(ctx, cfg.Timeout, nil, raw.close)
 	s, err := open(dctx, &cfg, raw.set)
 	if err == nil {
-		err = s.login(&cfg)
+		err = s.login(dctx, &cfg)
 	}
 	reason := w.Stop()
 	if err == nil && reason != FiredNone {
@@ -285,7 +293,10 @@ func (c *Config) identities() (authz, authc string) {
 // it has the capabilities of the authenticated state. An admin login
 // with an authorization identity needs AUTH=PLAIN. See loginError for
 // the errors.
-func (s *Session) login(cfg *Config) error {
+func (s *Session) login(ctx context.Context, cfg *Config) error {
+	if cfg.OAuth != nil {
+		return s.loginOAuth(ctx, cfg)
+	}
 	authz, user := cfg.identities()
 	pass := cfg.Password
 	caps := s.Caps
@@ -316,6 +327,13 @@ func (s *Session) login(cfg *Config) error {
 	if err != nil {
 		return loginError(err, cfg)
 	}
+	return s.capsAfterLogin()
+}
+
+// capsAfterLogin makes sure the session has the authenticated state's
+// capabilities.
+func (s *Session) capsAfterLogin() error {
+	var err error
 	if s.Caps == nil {
 		_, err = s.Command("C", "CAPABILITY", nil)
 	}
