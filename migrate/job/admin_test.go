@@ -16,10 +16,12 @@ func TestValidateAdmin(t *testing.T) {
 		change func(*Config)
 		want   string
 	}{
-		"separator alone":     {func(c *Config) { c.Target.MasterSeparator = "*" }, "target.master_separator: set admin_user too"},
-		"source separator":    {func(c *Config) { c.Sources[0].MasterSeparator = "*" }, "sources[0].master_separator"},
-		"admin on an archive": {func(c *Config) { c.Sources[0].URL = "mbox:/x"; c.Sources[0].AdminUser = "admin" }, "applies to POP3 sources only"},
-		"line break":          {func(c *Config) { c.Target.AdminUser = "ad\nmin" }, "target.admin_user"},
+		"separator alone":      {func(c *Config) { c.Target.MasterSeparator = "*" }, "target.master_separator: set admin_user too"},
+		"source separator":     {func(c *Config) { c.Sources[0].MasterSeparator = "*" }, "sources[0].master_separator"},
+		"admin on an archive":  {func(c *Config) { c.Sources[0].URL = "mbox:/x"; c.Sources[0].AdminUser = "admin" }, "applies to POP3 sources only"},
+		"oauth2 on an archive": {func(c *Config) { c.Sources[0].URL = "mbox:/x"; c.Sources[0].OAuth2TokenFile = "/t" }, "apply to POP3 sources only"},
+		"auth on an archive":   {func(c *Config) { c.Sources[0].URL = "maildir:/x"; c.Sources[0].Auth = "xoauth2" }, "apply to POP3 sources only"},
+		"line break":           {func(c *Config) { c.Target.AdminUser = "ad\nmin" }, "target.admin_user"},
 	} {
 		c := valid().Clone()
 		tc.change(&c)

@@ -206,6 +206,9 @@ func (s *Source) validate(i int) error {
 		if s.AdminUser != "" || s.MasterSeparator != "" {
 			return configErrorf("sources[%d].admin_user: applies to POP3 sources only", i)
 		}
+		if s.oauth2() || s.Auth != "" {
+			return configErrorf("sources[%d]: oauth2_token_command, oauth2_token_file and auth apply to POP3 sources only", i)
+		}
 		if s.Delete != "" && s.Delete != "leave" {
 			return configErrorf("sources[%d].delete: archives are never changed; delete applies to POP3 sources only", i)
 		}
