@@ -227,13 +227,17 @@ func (t *Target) appendOnce(ctx context.Context, c *conn, folder string, msg tar
 // was opened with EXAMINE ("NO Current box is selected READ-ONLY"), even
 // into another folder. UNSELECT (RFC 3691) where announced, else CLOSE,
 // which expunges nothing in a folder opened read-only (RFC 3501 6.4.2).
+// go-imap sends a command as soon as it is made: make only the one used
+// (CLOSE then UNSELECT would leave UNSELECT to "BAD No mailbox selected").
 func deselect(c *conn, cl *imapclient.Client) error {
 	if c.selected == "" {
 		return nil
 	}
-	cmd := cl.UnselectAndExpunge()
+	var cmd *imapclient.Command
 	if c.caps.Has(imap.CapUnselect) {
 		cmd = cl.Unselect()
+	} else {
+		cmd = cl.UnselectAndExpunge()
 	}
 	if err := cmd.Wait(); err != nil {
 		return err
