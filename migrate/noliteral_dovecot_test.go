@@ -9,15 +9,6 @@ import (
 	"github.com/mailferry/mailferry/internal/dovecottest"
 )
 
-// noLiteralCaps is Dovecot 2.3's built-in capability list (after login)
-// without LITERAL+ and LITERAL-, which Dovecot adds on its own only when
-// imap_capability is left empty.
-const noLiteralCaps = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY " +
-	"THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE " +
-	"UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH " +
-	"ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY " +
-	"PREVIEW STATUS=SIZE SAVEDATE SPECIAL-USE"
-
 // TestDovecotConfiguredWithoutLiteralPlus migrates 40 messages into INBOX
 // and three folders of a Dovecot whose imap_capability leaves out LITERAL+
 // (no proxy: Dovecot itself announces the list), with a password login.
@@ -26,7 +17,7 @@ const noLiteralCaps = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SOR
 func TestDovecotConfiguredWithoutLiteralPlus(t *testing.T) {
 	dc := dovecottest.Start(t, dovecottest.Options{
 		Users:  []dovecottest.User{{Name: "bob", Password: "imap-secret"}},
-		Config: "protocol imap {\n  imap_capability = " + noLiteralCaps + "\n}",
+		Config: "protocol imap {\n  imap_capability = " + dovecottest.CapabilitiesWithoutLiteral + "\n}",
 	})
 	tree := capsTree{}
 	want := map[string][][]byte{}

@@ -286,3 +286,14 @@ func (s *Server) writeOAuth2() error {
 		"active_value = true\n"
 	return os.WriteFile(filepath.Join(s.Dir, "oauth2.conf.ext"), []byte(conf), 0o644)
 }
+
+// CapabilitiesWithoutLiteral is Dovecot 2.3's built-in capability list
+// after login, with SPECIAL-USE, and without LITERAL+ and LITERAL-, which
+// Dovecot adds on its own only while imap_capability is empty. Set it
+// with Options.Config ("protocol imap {\n  imap_capability = " + it +
+// "\n}") for a server whose clients send only synchronizing literals.
+const CapabilitiesWithoutLiteral = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE SORT SORT=DISPLAY " +
+	"THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND URL-PARTIAL CATENATE " +
+	"UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH " +
+	"ESORT SEARCHRES WITHIN CONTEXT=SEARCH LIST-STATUS BINARY MOVE SNIPPET=FUZZY PREVIEW=FUZZY " +
+	"PREVIEW STATUS=SIZE SAVEDATE SPECIAL-USE"
