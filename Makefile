@@ -42,10 +42,11 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 
-# staticcheck and a tidy go.mod (both run by CI).
+# staticcheck and a tidy go.mod, also of the nested configs/kubernetes/check (run by CI).
 lint:
 	$(GO) mod tidy -diff
 	$(STATICCHECK) ./...
+	cd configs/kubernetes/check && $(GO) mod tidy -diff && $(STATICCHECK) ./...
 
 # The speed and memory benchmark against Dovecot (see README, Performance).
 bench:
