@@ -163,10 +163,18 @@ func Configs(base job.Config, accounts []Account, o Options) ([]Item, error) {
 			dir = a.StateDir
 		}
 		c.State = filepath.Join(dir, StateName(a))
-		// A preset gives a base target URL without a host its host.
+		var s job.Source
+		if len(c.Sources) == 1 {
+			s = c.Sources[0]
+		}
+		s.URL = a.SourceURL
+		c.Sources = []job.Source{s}
+		// A preset gives a base target URL or an account's source_url
+		// without a host its host (pop3s:// with source.preset: gmail).
 		if err := c.ApplyPresets(); err != nil {
 			return nil, &Error{Line: a.Line, Err: err}
 		}
+		s = c.Sources[0]
 		tu, err := withUser(c.Target.URL, a.TargetUser)
 		if err != nil {
 			return nil, &Error{Line: a.Line, Err: fmt.Errorf("target.url of the base config: %v", err)}
@@ -181,14 +189,9 @@ func Configs(base job.Config, accounts []Account, o Options) ([]Item, error) {
 		if o.MaxPerServer > 0 {
 			c.Target.Connections = max(1, min(c.Target.Connections, o.MaxPerServer/parallel))
 		}
-		var s job.Source
-		if len(c.Sources) == 1 {
-			s = c.Sources[0]
-		}
-		s.URL = a.SourceURL
 		s.Password = nil
 		if !a.Archive() {
-			if s.URL, err = withUser(a.SourceURL, a.SourceUser); err != nil {
+			if s.URL, err = withUser(s.URL, a.SourceUser); err != nil {
 				return nil, &Error{Line: a.Line, Err: fmt.Errorf("source_url: %v", err)}
 			}
 			s.Password = secret(a.SourcePassword, "source")
