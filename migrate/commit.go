@@ -39,7 +39,7 @@ var errCommitterStopped = errors.New("state: the committer has stopped")
 // target.
 func (c *committer) commit(it *item, uid uint32, st state.RefState, kind EventKind) error {
 	c.r.index.claimCopy(it.folder, uid, it.id)
-	c.r.index.madeCopy(it.folder, uid)
+	c.r.index.madeCopy(it.folder, uid, it.id)
 	k := it.pending
 	k.Pending, k.UID = false, uid
 	req := commitReq{it: it, kind: kind, op: state.CommitOp{Key: k, Source: it.spec.Name, RefID: it.ref.ID,

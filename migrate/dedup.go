@@ -74,7 +74,7 @@ func (d *dedup) copiedBefore(ctx context.Context, it *item) (rec state.KeyRecord
 			continue
 		}
 		if d.r.opts.Recheck {
-			held, err := d.r.holds(ctx, rec.Folder, rec.UID, rec.Key, d.r.retried(it))
+			held, err := d.r.holds(ctx, rec.Folder, rec.UID, rec.Key, rec.BodyHash, d.r.retried(it))
 			if err != nil {
 				return rec, false, err
 			}

@@ -44,9 +44,10 @@ type indexCache struct {
 
 	// recheck reads every folder from the target, whatever the state
 	// says of it (Options.Recheck); made holds the copies this run
-	// committed, which the folders as read do not show.
+	// committed, which the folders as read do not show, each with the
+	// key and body hash of the message it holds.
 	recheck bool
-	made    map[folderUID]bool
+	made    map[folderUID]madeMsg
 }
 
 // folderUID names a target message.
@@ -75,7 +76,7 @@ type folderIndex struct {
 func newIndexCache(t target.Target, st Store) *indexCache {
 	return &indexCache{t: t, state: st, folders: map[string]*folderIndex{}, ids: map[folderUID]identity.ID{},
 		read: map[string]bool{}, claims: map[folderUID]uint64{}, committed: map[string]*committedCopies{},
-		made: map[folderUID]bool{}}
+		made: map[folderUID]madeMsg{}}
 }
 
 // holds reports whether folder holds the message uid, of dedup key key:
@@ -84,15 +85,18 @@ func newIndexCache(t target.Target, st Store) *indexCache {
 // held: the message is looked for by its identity instead. A message of
 // that UID with another Message-ID is not this one (the folder was made
 // anew and its UIDs start again).
-func (c *indexCache) holds(ctx context.Context, folder string, uid uint32, key string) (bool, error) {
+func (c *indexCache) holds(ctx context.Context, folder string, uid uint32, key, bodyHash string) (bool, error) {
 	if uid == 0 {
 		return false, nil
 	}
 	c.mu.Lock()
-	made := c.made[folderUID{folder, uid}]
+	made, ok := c.made[folderUID{folder, uid}]
 	c.mu.Unlock()
-	if made {
-		return true, nil
+	if ok {
+		// This run put a message at that UID: it holds the record's
+		// message only if it is that message (in a folder made anew, a
+		// restored message takes the UID an older record names).
+		return made.key == key && (bodyHash == "" || made.bodyHash == bodyHash), nil
 	}
 	fi, err := c.folder(ctx, folder, false)
 	if err != nil {
@@ -110,13 +114,16 @@ func (c *indexCache) holds(ctx context.Context, folder string, uid uint32, key s
 	return "<"+identity.ParseMessageID(e.MessageID)+">" == key, nil
 }
 
-// madeCopy records that this run committed the message uid to folder.
-func (c *indexCache) madeCopy(folder string, uid uint32) {
+// A madeMsg is the message this run committed at a UID.
+type madeMsg struct{ key, bodyHash string }
+
+// madeCopy records that this run committed the message id to folder as uid.
+func (c *indexCache) madeCopy(folder string, uid uint32, id identity.ID) {
 	if uid == 0 {
 		return
 	}
 	c.mu.Lock()
-	c.made[folderUID{folder, uid}] = true
+	c.made[folderUID{folder, uid}] = madeMsg{id.Key, id.BodyHash}
 	c.mu.Unlock()
 }
 

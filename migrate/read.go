@@ -300,7 +300,7 @@ func (rd *reader) readSource(ctx context.Context, spec *SourceSpec) error {
 func (rd *reader) recheck(ctx context.Context, recs map[string]state.RefRecord, done map[string]bool) error {
 	retried := func(err error) { rd.r.event(Event{Kind: EventRetry, Source: rd.spec.Name, Err: err}) }
 	for id, rec := range recs {
-		held, err := rd.r.holds(ctx, rec.Folder, rec.UID, rec.Key, retried)
+		held, err := rd.r.holds(ctx, rec.Folder, rec.UID, rec.Key, rec.BodyHash, retried)
 		if err != nil {
 			return err
 		}

@@ -199,9 +199,9 @@ func (r *run) event(e Event) {
 
 // holds reports whether folder holds the message uid (indexCache.holds),
 // trying a failed read of the folder again.
-func (r *run) holds(ctx context.Context, folder string, uid uint32, key string, retried func(error)) (held bool, err error) {
+func (r *run) holds(ctx context.Context, folder string, uid uint32, key, bodyHash string, retried func(error)) (held bool, err error) {
 	err = r.opts.retryTarget(ctx, "index", retried, func(bool) (err error) {
-		held, err = r.index.holds(ctx, folder, uid, key)
+		held, err = r.index.holds(ctx, folder, uid, key, bodyHash)
 		return err
 	})
 	return held, err
