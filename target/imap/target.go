@@ -50,7 +50,7 @@ func New(ctx context.Context, opts Options) (*Target, error) {
 		return nil, fmt.Errorf("imap target: Addr and Username are required")
 	}
 	opts.applyDefaults()
-	t := &Target{opts: opts, pool: newPool(opts.Connections), known: make(map[string]bool), sleep: sleepCtx}
+	t := &Target{opts: opts, pool: newPool(opts.Connections), known: make(map[string]bool), sleep: retry.Sleep}
 	c, err := t.dial(ctx)
 	if err != nil {
 		return nil, err

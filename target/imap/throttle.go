@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"context"
 	"regexp"
 	"strconv"
 	"time"
@@ -52,16 +51,4 @@ func suggestedBackoff(err error) (time.Duration, bool) {
 		return maxBackoff, true
 	}
 	return time.Duration(ms) * time.Millisecond, true
-}
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailferry/mailferry/internal/retry"
 	"github.com/mailferry/mailferry/target"
 )
 
@@ -81,7 +82,7 @@ func TestFakeM365Backoff(t *testing.T) {
 
 	// A cancelled wait returns the context's error.
 	ctx, cancel := context.WithCancel(context.Background())
-	tg.sleep = func(ctx context.Context, d time.Duration) error { cancel(); return sleepCtx(ctx, d) }
+	tg.sleep = func(ctx context.Context, d time.Duration) error { cancel(); return retry.Sleep(ctx, d) }
 	if _, err := tg.Append(ctx, "INBOX", msgOf("Subject: x\r\n\r\nbody\r\n")); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: Append() = %v", err)
 	}
